@@ -1,0 +1,273 @@
+//! Command line: `serve` (default), `migrate`, `sign`. Every setting is a flag with an env twin;
+//! a bad one is reported on one line naming it, with exit code 2, before anything is written.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, LogFormat, Secret, SqliteSynchronous};
+
+#[derive(Parser, Debug)]
+#[command(name = "crm-webhooks", version, about = "Signed JSON webhooks into a CRM")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Apply migrations and serve the API (the default).
+    Serve,
+    /// Apply migrations and exit.
+    Migrate,
+    /// Print the signature headers for a body file, as an integrator would send them.
+    Sign(SignArgs),
+}
+
+#[derive(Args, Debug)]
+struct SignArgs {
+    /// The request body file ("-" reads standard input). Signed byte for byte.
+    file: String,
+    /// Secret to sign with; defaults to the first of CRM_WEBHOOK_SECRET.
+    #[arg(long, env = "CRM_SIGN_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// `webhook-id` for the Standard Webhooks headers (default: a fresh `msg_…`).
+    #[arg(long)]
+    id: Option<String>,
+    /// `webhook-timestamp` in Unix seconds (default: now).
+    #[arg(long)]
+    timestamp: Option<i64>,
+}
+
+/// Raw settings as given; `into_config` checks each and names the one that is wrong.
+#[derive(Args, Debug)]
+struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8000", global = true)]
+    bind: String,
+    /// `sqlite://PATH` or `postgres://…`.
+    #[arg(long, env = "CRM_DATABASE_URL", default_value = "sqlite://crm.db", global = true)]
+    database_url: String,
+    /// Webhook signing secret(s), comma-separated for rotation; unset turns verification off.
+    #[arg(long, env = "CRM_WEBHOOK_SECRET", hide_env_values = true, global = true)]
+    webhook_secret: Option<String>,
+    /// Bearer token for /logs and the other admin routes.
+    #[arg(long, env = "CRM_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    admin_token: Option<String>,
+    /// Requests per minute per client IP on the webhook API (0 turns it off).
+    #[arg(long, env = "CRM_RATE_LIMIT_PER_MINUTE", default_value = "100", global = true)]
+    rate_limit_per_minute: String,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value = "1048576", global = true)]
+    max_body_bytes: String,
+    /// Take the client IP from X-Forwarded-For (only behind a proxy you run).
+    #[arg(long, env = "CRM_TRUST_FORWARDED_FOR", default_value = "false", global = true)]
+    trust_forwarded_for: String,
+    /// `text` or `json`.
+    #[arg(long, env = "CRM_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: String,
+    /// Database connections in the pool.
+    #[arg(long, env = "CRM_DATABASE_MAX_CONNECTIONS", default_value = "8", global = true)]
+    database_max_connections: String,
+    /// SQLite durability: `normal` (survives a killed process) or `full` (survives power loss).
+    #[arg(long, env = "CRM_SQLITE_SYNCHRONOUS", default_value = "normal", global = true)]
+    sqlite_synchronous: String,
+}
+
+fn setting_error(env: &str, flag: &str, message: impl std::fmt::Display) -> String {
+    format!("{env} (--{flag}): {message}")
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+impl Settings {
+    fn into_config(self) -> Result<Config, String> {
+        let bind: SocketAddr = self.bind.trim().parse().map_err(|_| {
+            setting_error("CRM_BIND", "bind", format!("expected HOST:PORT such as 127.0.0.1:8000, got {:?}", self.bind))
+        })?;
+        let database_url = self.database_url.trim().to_string();
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(setting_error(
+                "CRM_DATABASE_URL",
+                "database-url",
+                "expected sqlite://PATH or postgres://USER@HOST/DB",
+            ));
+        }
+        let webhook_secrets = match self.webhook_secret {
+            None => Vec::new(),
+            Some(list) => {
+                let secrets: Vec<Secret> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(Secret::new)
+                    .collect();
+                if secrets.is_empty() {
+                    return Err(setting_error("CRM_WEBHOOK_SECRET", "webhook-secret", "is set but holds no secret"));
+                }
+                secrets
+            }
+        };
+        let admin_token = match self.admin_token {
+            Some(token) if token.trim().is_empty() => {
+                return Err(setting_error("CRM_ADMIN_TOKEN", "admin-token", "is set but empty"))
+            }
+            other => other.map(|t| Secret::new(t.trim())),
+        };
+        let rate_limit_per_minute = self.rate_limit_per_minute.trim().parse::<u32>().map_err(|_| {
+            setting_error(
+                "CRM_RATE_LIMIT_PER_MINUTE",
+                "rate-limit-per-minute",
+                format!("expected a whole number (0 turns it off), got {:?}", self.rate_limit_per_minute),
+            )
+        })?;
+        let max_body_bytes = match self.max_body_bytes.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(setting_error(
+                    "CRM_MAX_BODY_BYTES",
+                    "max-body-bytes",
+                    format!("expected a positive number of bytes, got {:?}", self.max_body_bytes),
+                ))
+            }
+        };
+        let trust_forwarded_for = parse_bool(&self.trust_forwarded_for).ok_or_else(|| {
+            setting_error(
+                "CRM_TRUST_FORWARDED_FOR",
+                "trust-forwarded-for",
+                format!("expected true or false, got {:?}", self.trust_forwarded_for),
+            )
+        })?;
+        let log_format = match self.log_format.trim().to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(setting_error(
+                    "CRM_LOG_FORMAT",
+                    "log-format",
+                    format!("expected text or json, got {:?}", self.log_format),
+                ))
+            }
+        };
+        let db_max_connections = match self.database_max_connections.trim().parse::<u32>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(setting_error(
+                    "CRM_DATABASE_MAX_CONNECTIONS",
+                    "database-max-connections",
+                    format!("expected a positive whole number, got {:?}", self.database_max_connections),
+                ))
+            }
+        };
+        let sqlite_synchronous = match self.sqlite_synchronous.trim().to_ascii_lowercase().as_str() {
+            "normal" => SqliteSynchronous::Normal,
+            "full" => SqliteSynchronous::Full,
+            _ => {
+                return Err(setting_error(
+                    "CRM_SQLITE_SYNCHRONOUS",
+                    "sqlite-synchronous",
+                    format!("expected normal or full, got {:?}", self.sqlite_synchronous),
+                ))
+            }
+        };
+        Ok(Config {
+            bind,
+            database_url,
+            webhook_secrets,
+            admin_token,
+            rate_limit_per_minute,
+            max_body_bytes,
+            trust_forwarded_for,
+            log_format,
+            body_timeout: Duration::from_secs(10),
+            db_max_connections,
+            sqlite_synchronous,
+        })
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = err.print();
+                return ExitCode::SUCCESS;
+            }
+            // clap's own message spans several lines; the first one names the problem.
+            let text = err.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: invalid arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    let config = match cli.settings.into_config() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Sign(args) => sign(args, &config),
+        Command::Serve => run_async(crate::startup::serve(config)),
+        Command::Migrate => run_async(crate::startup::migrate_only(config)),
+    }
+}
+
+fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn sign(args: SignArgs, config: &Config) -> ExitCode {
+    let secret = match args.secret.or_else(|| config.webhook_secrets.first().map(|s| s.expose().to_string())) {
+        Some(secret) if !secret.is_empty() => secret,
+        _ => {
+            eprintln!("error: CRM_WEBHOOK_SECRET (--secret): no secret to sign with");
+            return ExitCode::from(2);
+        }
+    };
+    let mut body = Vec::new();
+    let read = if args.file == "-" {
+        std::io::stdin().read_to_end(&mut body).map(|_| ())
+    } else {
+        std::fs::read(&args.file).map(|bytes| body = bytes)
+    };
+    if let Err(err) = read {
+        eprintln!("error: cannot read {}: {err}", args.file);
+        return ExitCode::from(2);
+    }
+    let id = args.id.unwrap_or_else(|| format!("msg_{}", uuid::Uuid::new_v4().simple()));
+    let timestamp = args.timestamp.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    for (name, value) in crate::webhook::signature::sign_headers(&secret, &id, timestamp, &body) {
+        println!("{name}: {value}");
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,75 @@
+//! Settings of a running service. Parsed once by the CLI (`cli.rs`), then passed by value:
+//! nothing reads the environment after start-up.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A secret string whose `Debug` never shows the value, so a config dump cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// SQLite `synchronous`: `normal` survives a killed process (WAL), `full` survives power loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    Normal,
+    Full,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    /// Every listed secret verifies (rotation); empty means verification is off.
+    pub webhook_secrets: Vec<Secret>,
+    pub admin_token: Option<Secret>,
+    /// Requests per minute per client IP on the webhook API; 0 turns the limiter off.
+    pub rate_limit_per_minute: u32,
+    pub max_body_bytes: usize,
+    pub trust_forwarded_for: bool,
+    pub log_format: LogFormat,
+    /// A client that has not finished sending its body by then gets 408.
+    pub body_timeout: Duration,
+    pub db_max_connections: u32,
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+impl Config {
+    /// Settings for tests and embedding: loopback, verification off, limits as documented.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.into(),
+            webhook_secrets: Vec::new(),
+            admin_token: None,
+            rate_limit_per_minute: 100,
+            max_body_bytes: 1024 * 1024,
+            trust_forwarded_for: false,
+            log_format: LogFormat::Text,
+            body_timeout: Duration::from_secs(10),
+            db_max_connections: 8,
+            sqlite_synchronous: SqliteSynchronous::Normal,
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! What `order_created` and `payment_received` accept.
+
+use serde::de::{Deserializer, Error as _};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::fields::{non_blank, DateText};
+use crate::domain::money::Money;
+use crate::http::error::AppError;
+
+/// An id from another system: a string or a whole number, kept as text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExternalRef(pub String);
+
+impl<'de> Deserialize<'de> for ExternalRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(s) if !s.trim().is_empty() && s.len() <= 128 => Ok(ExternalRef(s.trim().to_string())),
+            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Ok(ExternalRef(n.to_string())),
+            _ => Err(D::Error::custom("must be a non-empty string of at most 128 characters or a whole number")),
+        }
+    }
+}
+
+/// Which customer an order or payment is for: `customer_id` or `customer_code`.
+#[derive(Clone, Debug)]
+pub enum CustomerRef {
+    Id(i64),
+    Code(String),
+}
+
+fn customer_ref(id: Option<i64>, code: Option<&str>) -> Result<CustomerRef, AppError> {
+    match (id, non_blank(code)) {
+        (Some(id), _) => Ok(CustomerRef::Id(id)),
+        (None, Some(code)) => Ok(CustomerRef::Code(code.to_string())),
+        (None, None) => Err(AppError::invalid_field("customer_id", "customer_id or customer_code is required")),
+    }
+}
+
+/// `order_created`: adds to the customer's order count, revenue and outstanding amount.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct OrderIn {
+    pub customer_id: Option<i64>,
+    pub customer_code: Option<String>,
+    /// The order's id in the sending system; a repeat is not counted twice.
+    #[schema(value_type = String)]
+    pub order_id: ExternalRef,
+    #[schema(value_type = Option<f64>, example = 2500.00)]
+    pub order_value: Option<Money>,
+    /// Same as `order_value` (either may be sent).
+    #[schema(value_type = Option<f64>)]
+    pub amount: Option<Money>,
+    /// `YYYY-MM-DD` or RFC 3339; default: when it was received.
+    #[schema(value_type = Option<String>)]
+    pub order_date: Option<DateText>,
+}
+
+impl OrderIn {
+    pub fn customer(&self) -> Result<CustomerRef, AppError> {
+        customer_ref(self.customer_id, self.customer_code.as_deref())
+    }
+
+    pub fn value(&self) -> Result<Money, AppError> {
+        self.order_value
+            .or(self.amount)
+            .ok_or_else(|| AppError::invalid_field("order_value", "order_value or amount is required"))
+    }
+}
+
+/// `payment_received`: records the payment and lowers the outstanding amount.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PaymentIn {
+    pub customer_id: Option<i64>,
+    pub customer_code: Option<String>,
+    /// The payment's id in the sending system; a repeat is not counted twice.
+    #[schema(value_type = String)]
+    pub payment_id: ExternalRef,
+    #[schema(value_type = f64, example = 1000.00)]
+    pub amount: Money,
+    /// `YYYY-MM-DD` or RFC 3339; default: when it was received.
+    #[schema(value_type = Option<String>)]
+    pub payment_date: Option<DateText>,
+}
+
+impl PaymentIn {
+    pub fn customer(&self) -> Result<CustomerRef, AppError> {
+        customer_ref(self.customer_id, self.customer_code.as_deref())
+    }
+}

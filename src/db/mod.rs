@@ -1,0 +1,147 @@
+//! Storage: one pool of the sqlx `Any` driver so that one body of runtime queries serves SQLite
+//! and PostgreSQL, embedded migrations (a folder per engine), and the write path.
+//!
+//! Writes go through [`Db::write`]: a job runs inside a transaction and its effects are kept only
+//! if it returns `Ok`. On SQLite the jobs of many requests share one transaction (group commit,
+//! see `writer.rs`); on PostgreSQL each job has its own transaction on the pool. Either way a
+//! caller learns the outcome only once it is durably committed.
+
+pub mod columns;
+mod writer;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyConnection;
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Connection, Executor};
+
+use crate::config::{Config, SqliteSynchronous};
+use crate::http::error::AppError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+    writer: Option<writer::Writer>,
+}
+
+/// A unit of work run inside a transaction (see the module docs).
+pub type Job<T> = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, AppError>> + Send>;
+
+impl Db {
+    /// Connects, applies the migrations, and (on SQLite) starts the group-commit writer.
+    pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let (engine, url) = engine_and_url(&config.database_url)?;
+        let pragmas = sqlite_pragmas(config.sqlite_synchronous);
+        let mut options = AnyPoolOptions::new()
+            .max_connections(config.db_max_connections)
+            .acquire_timeout(Duration::from_secs(10));
+        if engine == Engine::Sqlite {
+            let pragmas = pragmas.clone();
+            options = options.after_connect(move |conn, _meta| {
+                let pragmas = pragmas.clone();
+                Box::pin(async move {
+                    conn.execute(pragmas.as_str()).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await.map_err(|err| anyhow::anyhow!("cannot open the database: {err}"))?;
+        let migrator = match engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(|err| anyhow::anyhow!("cannot migrate the database: {err}"))?;
+        let writer = match engine {
+            Engine::Sqlite => {
+                let mut conn = AnyConnection::connect(&url).await?;
+                conn.execute(pragmas.as_str()).await?;
+                Some(writer::Writer::start(conn))
+            }
+            Engine::Postgres => None,
+        };
+        Ok(Db { pool, engine, writer })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// For reads. Writes go through [`Db::write`].
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Runs `job` in a transaction; its writes are committed if and only if it returns `Ok`.
+    pub async fn write<T, F>(&self, job: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, AppError>> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.submit(Box::new(job)).await,
+            None => {
+                let mut tx = self.pool.begin().await?;
+                let value = job(&mut tx).await?;
+                tx.commit().await?;
+                Ok(value)
+            }
+        }
+    }
+
+    /// Whether the database answers a trivial query (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("select 1").fetch_all(&self.pool).await.is_ok()
+    }
+
+    /// Waits for queued writes to commit, then closes every connection.
+    pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.shutdown().await;
+        }
+        self.pool.close().await;
+    }
+}
+
+fn engine_and_url(url: &str) -> anyhow::Result<(Engine, String)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Engine::Postgres, url.to_string()));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        // Create the file when it does not exist yet, unless the URL already says otherwise.
+        let url = if rest.contains("mode=") {
+            url.to_string()
+        } else if rest.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        return Ok((Engine::Sqlite, url));
+    }
+    anyhow::bail!("CRM_DATABASE_URL must start with sqlite: or postgres://")
+}
+
+/// WAL lets readers run beside the one writer; `journal_size_limit` keeps the WAL file from
+/// growing without bound once checkpoints catch up.
+fn sqlite_pragmas(synchronous: SqliteSynchronous) -> String {
+    let synchronous = match synchronous {
+        SqliteSynchronous::Normal => "NORMAL",
+        SqliteSynchronous::Full => "FULL",
+    };
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; \
+         PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864;"
+    )
+}

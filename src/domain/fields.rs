@@ -1,0 +1,109 @@
+//! Small parsed field types used by the payloads, and the "key present" helper for updates.
+
+use serde::de::{Deserializer, Error as _};
+use serde::{Deserialize, Serialize};
+
+use super::time;
+
+/// An e-mail address that looks like one: `local@domain.tld`, no blanks, one `@`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Option<Email> {
+        let text = input.trim();
+        let (local, domain) = text.split_once('@')?;
+        let plausible = !local.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+            && text.len() <= 254;
+        plausible.then(|| Email(text.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Email::parse(&raw).ok_or_else(|| D::Error::custom(format!("must be an email address such as name@example.com (got {raw:?})")))
+    }
+}
+
+/// An RFC 3339 date-time, stored normalised to UTC. Never replaced by "now" when unparsable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DateTimeText(pub String);
+
+impl<'de> Deserialize<'de> for DateTimeText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        time::parse_datetime(&raw).map(DateTimeText).ok_or_else(|| {
+            D::Error::custom(format!("must be an RFC 3339 date-time such as 2024-01-20T14:00:00Z (got {raw:?})"))
+        })
+    }
+}
+
+/// A date (`2024-01-20`) or an RFC 3339 date-time, for order and payment dates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DateText(pub String);
+
+impl<'de> Deserialize<'de> for DateText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        time::parse_date_or_datetime(&raw).map(DateText).ok_or_else(|| {
+            D::Error::custom(format!("must be a date such as 2024-01-20 or an RFC 3339 date-time (got {raw:?})"))
+        })
+    }
+}
+
+/// For update payloads: `None` when the key is absent, `Some(None)` when it is `null` (clear the
+/// field), `Some(Some(v))` when it has a value. Use with `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A text value, or `None` when it is blank.
+pub fn non_blank(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_accepts_the_spec_addresses() {
+        for ok in ["john.doe@example.com", "jane.smith@abccorp.com", "a+tag@sub.example.co.uk"] {
+            assert!(Email::parse(ok).is_some(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn email_rejects_what_is_not_one() {
+        for bad in ["", "plain", "@example.com", "a@b", "a@@b.com", "a b@example.com", "a@example.", "a@.com"] {
+            assert!(Email::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Patch {
+        #[serde(default, deserialize_with = "present")]
+        notes: Option<Option<String>>,
+    }
+
+    #[test]
+    fn present_tells_absent_null_and_value_apart() {
+        assert_eq!(serde_json::from_str::<Patch>("{}").unwrap().notes, None);
+        assert_eq!(serde_json::from_str::<Patch>(r#"{"notes":null}"#).unwrap().notes, Some(None));
+        assert_eq!(serde_json::from_str::<Patch>(r#"{"notes":"x"}"#).unwrap().notes, Some(Some("x".into())));
+    }
+}

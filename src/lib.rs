@@ -1,0 +1,21 @@
+//! crm-webhooks: signed JSON webhooks into a CRM. See README.md for the tour.
+
+pub mod cli;
+pub mod config;
+pub mod customers;
+pub mod db;
+pub mod domain;
+pub mod health;
+pub mod http;
+pub mod incoming;
+pub mod leads;
+pub mod logs;
+pub mod openapi;
+pub mod pre_leads;
+pub mod related;
+pub mod startup;
+pub mod state;
+pub mod webhook;
+
+pub use config::Config;
+pub use startup::{build, Application};

@@ -1,0 +1,145 @@
+//! `GET /logs` and `GET /logs/{id}`: the webhook log, newest first, behind the admin token.
+
+pub mod store;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::domain::time;
+use crate::http::error::AppError;
+use crate::state::AppState;
+use store::{Filter, LogOut};
+
+pub const MAX_PAGE_SIZE: i64 = 100;
+const DEFAULT_PAGE_SIZE: i64 = 20;
+const PARAMETERS: [&str; 9] =
+    ["page", "page_size", "direction", "is_successful", "event", "entity_type", "entity_id", "since", "until"];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/logs", get(list)).route("/logs/{log_id}", get(one))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LogPage {
+    pub items: Vec<LogOut>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub total_pages: i64,
+}
+
+/// A validated `GET /logs` query.
+#[derive(Debug)]
+pub struct ListQuery {
+    pub page: i64,
+    pub page_size: i64,
+    pub filter: Filter,
+}
+
+fn whole(name: &str, value: &str, min: i64, max: i64) -> Result<i64, AppError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| AppError::invalid_field(name, format!("{name} must be a whole number from {min} to {max}")))
+}
+
+fn instant(name: &str, value: &str) -> Result<String, AppError> {
+    time::parse_datetime(value).ok_or_else(|| {
+        AppError::invalid_field(name, format!("{name} must be an RFC 3339 date-time such as 2024-01-20T14:00:00Z"))
+    })
+}
+
+pub fn parse_query(raw: Option<&str>) -> Result<ListQuery, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|_| AppError::bad_request("The query string could not be parsed"))?;
+    let mut query = ListQuery { page: 1, page_size: DEFAULT_PAGE_SIZE, filter: Filter::default() };
+    for (name, value) in pairs {
+        let filter = &mut query.filter;
+        match name.as_str() {
+            "page" => query.page = whole("page", &value, 1, i64::from(i32::MAX))?,
+            "page_size" => query.page_size = whole("page_size", &value, 1, MAX_PAGE_SIZE)?,
+            "direction" => match value.as_str() {
+                "incoming" | "outgoing" => filter.direction = Some(value),
+                _ => {
+                    return Err(AppError::BadRequest {
+                        detail: "direction must be one of: incoming, outgoing".into(),
+                        field: Some("direction".into()),
+                        allowed: Some(vec!["incoming".into(), "outgoing".into()]),
+                    })
+                }
+            },
+            "is_successful" => {
+                filter.is_successful = Some(match value.to_ascii_lowercase().as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(AppError::invalid_field("is_successful", "is_successful must be true or false")),
+                })
+            }
+            "event" => filter.event = Some(value),
+            "entity_type" => filter.entity_type = Some(value),
+            "entity_id" => filter.entity_id = Some(whole("entity_id", &value, 1, i64::MAX)?),
+            "since" => filter.since = Some(instant("since", &value)?),
+            "until" => filter.until = Some(instant("until", &value)?),
+            other => {
+                return Err(AppError::BadRequest {
+                    detail: format!("Unknown query parameter {other:?}"),
+                    field: Some(other.to_string()),
+                    allowed: Some(PARAMETERS.iter().map(|p| p.to_string()).collect()),
+                })
+            }
+        }
+    }
+    Ok(query)
+}
+
+async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<LogPage>, AppError> {
+    let query = parse_query(raw.as_deref())?;
+    let (items, total) = store::list(state.db.pool(), &query.filter, query.page, query.page_size).await?;
+    let total_pages = (total + query.page_size - 1) / query.page_size;
+    Ok(Json(LogPage { items, total, page: query.page, page_size: query.page_size, total_pages }))
+}
+
+async fn one(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<LogOut>, AppError> {
+    let id = raw
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::invalid_field("log_id", "log_id must be a positive whole number"))?;
+    Ok(Json(store::get(state.db.pool(), id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_filters() {
+        let q = parse_query(None).unwrap();
+        assert_eq!((q.page, q.page_size), (1, 20));
+        let q = parse_query(Some("page=2&page_size=100&direction=incoming&is_successful=false&entity_id=7")).unwrap();
+        assert_eq!((q.page, q.page_size), (2, 100));
+        assert_eq!(q.filter.is_successful, Some(false));
+        assert_eq!(q.filter.entity_id, Some(7));
+    }
+
+    #[test]
+    fn bad_values_are_400s_that_name_the_parameter() {
+        for (query, field) in [
+            ("page=0", "page"),
+            ("page_size=101", "page_size"),
+            ("page_size=x", "page_size"),
+            ("direction=sideways", "direction"),
+            ("is_successful=maybe", "is_successful"),
+            ("since=yesterday", "since"),
+            ("colour=red", "colour"),
+        ] {
+            let err = parse_query(Some(query)).unwrap_err();
+            assert_eq!(err.body().field.as_deref(), Some(field), "{query}");
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The webhook log table: one row per delivery, written in the same transaction as the
+//! business change it records (or alone, after a failure rolled that change back).
+
+use serde::Serialize;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::AnyConnection;
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Row};
+
+use crate::db::columns::Columns;
+use crate::http::error::AppError;
+
+/// A row to insert.
+#[derive(Clone, Debug, Default)]
+pub struct NewLog {
+    pub direction: &'static str,
+    pub event: Option<String>,
+    pub source: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub remote_addr: Option<String>,
+    /// JSON object of the selected, redacted request headers.
+    pub request_headers: String,
+    pub request_body: Option<String>,
+    pub response_status: u16,
+    pub response_body: Option<String>,
+    pub error_message: Option<String>,
+    pub entity_type: Option<&'static str>,
+    pub entity_id: Option<i64>,
+    pub idempotency_key: Option<String>,
+    pub request_id: Option<String>,
+    pub duration_ms: f64,
+    pub created_at: String,
+    pub processed_at: String,
+}
+
+pub async fn insert(conn: &mut AnyConnection, log: &NewLog) -> Result<i64, sqlx::Error> {
+    let mut row = Columns::new();
+    row.set("direction", log.direction)
+        .set("event", log.event.clone())
+        .set("source", log.source.clone())
+        .set("method", log.method.clone())
+        .set("path", log.path.clone())
+        .set("remote_addr", log.remote_addr.clone())
+        .set("request_headers", log.request_headers.clone())
+        .set("request_body", log.request_body.clone())
+        .set("response_status", i64::from(log.response_status))
+        .set("response_body", log.response_body.clone())
+        .set("is_successful", (200..300).contains(&log.response_status))
+        .set("error_message", log.error_message.clone())
+        .set("entity_type", log.entity_type.map(str::to_string))
+        .set("entity_id", log.entity_id)
+        .set("idempotency_key", log.idempotency_key.clone())
+        .set("request_id", log.request_id.clone())
+        .set("created_at", log.created_at.clone())
+        .set("duration_ms", log.duration_ms)
+        .set("processed_at", log.processed_at.clone());
+    row.insert(conn, "webhook_logs").await
+}
+
+/// A row as `GET /logs` returns it (design §5).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LogOut {
+    pub id: i64,
+    /// `incoming` or `outgoing`.
+    pub direction: String,
+    pub event: Option<String>,
+    pub source: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub remote_addr: Option<String>,
+    /// Selected request headers; signatures and credentials are redacted.
+    #[schema(value_type = Object)]
+    pub request_headers: serde_json::Value,
+    /// The raw request body as received.
+    pub request_body: Option<String>,
+    pub response_status: i64,
+    pub response_body: Option<String>,
+    pub is_successful: bool,
+    pub error_message: Option<String>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<i64>,
+    pub idempotency_key: Option<String>,
+    pub duration_ms: f64,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub processed_at: String,
+}
+
+const COLUMNS: &str = "id, direction, event, source, method, path, remote_addr, request_headers, request_body, \
+     response_status, response_body, is_successful, error_message, entity_type, entity_id, idempotency_key, \
+     duration_ms, created_at, processed_at";
+
+fn from_row(row: &AnyRow) -> Result<LogOut, sqlx::Error> {
+    let headers: String = row.try_get("request_headers")?;
+    Ok(LogOut {
+        id: row.try_get("id")?,
+        direction: row.try_get("direction")?,
+        event: row.try_get("event")?,
+        source: row.try_get("source")?,
+        method: row.try_get("method")?,
+        path: row.try_get("path")?,
+        remote_addr: row.try_get("remote_addr")?,
+        request_headers: serde_json::from_str(&headers).unwrap_or(serde_json::Value::Object(Default::default())),
+        request_body: row.try_get("request_body")?,
+        response_status: row.try_get("response_status")?,
+        response_body: row.try_get("response_body")?,
+        is_successful: row.try_get("is_successful")?,
+        error_message: row.try_get("error_message")?,
+        entity_type: row.try_get("entity_type")?,
+        entity_id: row.try_get("entity_id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        duration_ms: row.try_get("duration_ms")?,
+        created_at: row.try_get("created_at")?,
+        processed_at: row.try_get("processed_at")?,
+    })
+}
+
+/// Filters of `GET /logs`, already validated.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub direction: Option<String>,
+    pub is_successful: Option<bool>,
+    pub event: Option<String>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<i64>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+enum Arg {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+impl Filter {
+    /// `where …` and its arguments, numbered from `$1`.
+    fn clause(&self) -> (String, Vec<Arg>) {
+        let mut parts = Vec::new();
+        let mut args = Vec::new();
+        let mut push = |sql: &str, arg: Arg| {
+            args.push(arg);
+            parts.push(format!("{sql} ${}", args.len()));
+        };
+        if let Some(v) = &self.direction {
+            push("direction =", Arg::Text(v.clone()));
+        }
+        if let Some(v) = self.is_successful {
+            push("is_successful =", Arg::Bool(v));
+        }
+        if let Some(v) = &self.event {
+            push("event =", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &self.entity_type {
+            push("entity_type =", Arg::Text(v.clone()));
+        }
+        if let Some(v) = self.entity_id {
+            push("entity_id =", Arg::Int(v));
+        }
+        if let Some(v) = &self.since {
+            push("created_at >=", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &self.until {
+            push("created_at <", Arg::Text(v.clone()));
+        }
+        let clause = if parts.is_empty() { String::new() } else { format!(" where {}", parts.join(" and ")) };
+        (clause, args)
+    }
+}
+
+fn bind_args<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, args: &[Arg]) -> Query<'q, Any, AnyArguments<'q>> {
+    for arg in args {
+        query = match arg {
+            Arg::Text(v) => query.bind(v.clone()),
+            Arg::Int(v) => query.bind(*v),
+            Arg::Bool(v) => query.bind(*v),
+        };
+    }
+    query
+}
+
+/// One page, newest first, and the total number of matching rows.
+pub async fn list(pool: &AnyPool, filter: &Filter, page: i64, page_size: i64) -> Result<(Vec<LogOut>, i64), AppError> {
+    let (clause, args) = filter.clause();
+    let count_sql = format!("select count(*) from webhook_logs{clause}");
+    let total: i64 = bind_args(sqlx::query(&count_sql), &args).fetch_one(pool).await?.try_get(0)?;
+    let n = args.len();
+    let page_sql = format!(
+        "select {COLUMNS} from webhook_logs{clause} order by id desc limit ${} offset ${}",
+        n + 1,
+        n + 2
+    );
+    let rows = bind_args(sqlx::query(&page_sql), &args)
+        .bind(page_size)
+        .bind((page - 1).saturating_mul(page_size))
+        .fetch_all(pool)
+        .await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok((items, total))
+}
+
+pub async fn get(pool: &AnyPool, id: i64) -> Result<LogOut, AppError> {
+    let row = sqlx::query(&format!("select {COLUMNS} from webhook_logs where id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AppError::NotFound("Webhook log not found"))?;
+    Ok(from_row(&row)?)
+}

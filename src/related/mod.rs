@@ -1,0 +1,173 @@
+//! Records that belong to a pre-lead or a lead alike: contacts, memos and the status history.
+//! One table each, keyed by (`entity_type`, `entity_id`), so conversion can copy them over.
+
+use serde::Deserialize;
+use sqlx::AnyConnection;
+
+use crate::db::columns::Columns;
+use crate::domain::fields::{non_blank, DateTimeText, Email};
+use crate::domain::values::MemoType;
+use crate::domain::{time, EntityType};
+use crate::http::error::AppError;
+
+/// A contact person (`*_contact_add`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ContactIn {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[schema(value_type = Option<String>, format = "email")]
+    pub email: Option<Email>,
+    pub phone: Option<String>,
+    pub designation: Option<String>,
+    pub department: Option<String>,
+    /// A new primary contact takes the flag from the previous one.
+    pub is_primary: Option<bool>,
+}
+
+impl ContactIn {
+    pub fn check(&self) -> Result<(), AppError> {
+        let named = non_blank(self.first_name.as_deref()).is_some()
+            || non_blank(self.last_name.as_deref()).is_some()
+            || self.email.is_some()
+            || non_blank(self.phone.as_deref()).is_some();
+        if named {
+            Ok(())
+        } else {
+            Err(AppError::invalid_field("first_name", "A contact needs first_name, last_name, email or phone"))
+        }
+    }
+}
+
+/// A memo (`*_memo_add`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct MemoIn {
+    pub title: Option<String>,
+    pub content: Option<String>,
+    /// Default `general`.
+    pub memo_type: Option<MemoType>,
+}
+
+impl MemoIn {
+    pub fn check(&self) -> Result<(), AppError> {
+        if non_blank(self.content.as_deref()).is_some() || non_blank(self.title.as_deref()).is_some() {
+            Ok(())
+        } else {
+            Err(AppError::invalid_field("content", "content is required"))
+        }
+    }
+}
+
+/// Discard (`*_discard`): the reasons are kept on the record and in its status history.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct DiscardIn {
+    pub reason: Option<String>,
+    pub loss_reason: Option<String>,
+}
+
+pub async fn add_contact(
+    conn: &mut AnyConnection,
+    entity: EntityType,
+    entity_id: i64,
+    contact: ContactIn,
+    raw_payload: &str,
+) -> Result<i64, AppError> {
+    let is_primary = contact.is_primary.unwrap_or(false);
+    if is_primary {
+        sqlx::query("update contacts set is_primary = $1 where entity_type = $2 and entity_id = $3 and is_primary = $4")
+            .bind(false)
+            .bind(entity.as_str())
+            .bind(entity_id)
+            .bind(true)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut row = Columns::new();
+    row.set("entity_type", entity.as_str())
+        .set("entity_id", entity_id)
+        .set("first_name", contact.first_name)
+        .set("last_name", contact.last_name)
+        .set("email", contact.email.map(Email::into_inner))
+        .set("phone", contact.phone)
+        .set("designation", contact.designation)
+        .set("department", contact.department)
+        .set("is_primary", is_primary)
+        .set("raw_payload", raw_payload)
+        .set("created_at", time::now());
+    Ok(row.insert(conn, "contacts").await?)
+}
+
+pub async fn add_memo(
+    conn: &mut AnyConnection,
+    entity: EntityType,
+    entity_id: i64,
+    memo: MemoIn,
+    raw_payload: &str,
+) -> Result<i64, AppError> {
+    let mut row = Columns::new();
+    row.set("entity_type", entity.as_str())
+        .set("entity_id", entity_id)
+        .set("title", memo.title)
+        .set("content", memo.content)
+        .set("memo_type", memo.memo_type.unwrap_or(MemoType::General).as_str())
+        .set("raw_payload", raw_payload)
+        .set("created_at", time::now());
+    Ok(row.insert(conn, "memos").await?)
+}
+
+/// One status change, as the timeline shows it.
+pub struct StatusChange<'a> {
+    pub entity: EntityType,
+    pub entity_id: i64,
+    pub old_status: Option<&'a str>,
+    pub new_status: &'a str,
+    pub remarks: Option<String>,
+    pub status_date: Option<DateTimeText>,
+    pub event: &'a str,
+}
+
+pub async fn record_status_change(conn: &mut AnyConnection, change: StatusChange<'_>) -> Result<(), AppError> {
+    let now = time::now();
+    let mut row = Columns::new();
+    row.set("entity_type", change.entity.as_str())
+        .set("entity_id", change.entity_id)
+        .set("old_status", change.old_status.map(str::to_string))
+        .set("new_status", change.new_status)
+        .set("remarks", change.remarks)
+        .set("status_date", change.status_date.map(|d| d.0).unwrap_or_else(|| now.clone()))
+        .set("event", change.event)
+        .set("created_at", now);
+    row.insert(conn, "status_history").await?;
+    Ok(())
+}
+
+/// Copies the contacts and memos of one record to another (pre-lead → lead conversion).
+pub async fn copy_contacts_and_memos(
+    conn: &mut AnyConnection,
+    from: (EntityType, i64),
+    to: (EntityType, i64),
+) -> Result<(), AppError> {
+    sqlx::query(
+        "insert into contacts (entity_type, entity_id, first_name, last_name, email, phone, designation, \
+         department, is_primary, raw_payload, created_at) \
+         select $1, $2, first_name, last_name, email, phone, designation, department, is_primary, raw_payload, created_at \
+         from contacts where entity_type = $3 and entity_id = $4 order by id",
+    )
+    .bind(to.0.as_str())
+    .bind(to.1)
+    .bind(from.0.as_str())
+    .bind(from.1)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "insert into memos (entity_type, entity_id, title, content, memo_type, raw_payload, created_at) \
+         select $1, $2, title, content, memo_type, raw_payload, created_at \
+         from memos where entity_type = $3 and entity_id = $4 order by id",
+    )
+    .bind(to.0.as_str())
+    .bind(to.1)
+    .bind(from.0.as_str())
+    .bind(from.1)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! The common request format: `{event, source, data, timestamp, signature}`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::parse_error::from_serde_path;
+use crate::http::error::AppError;
+
+/// JSON nesting beyond this is refused before a value is built (serde_json's own limit is 128).
+const MAX_TEXT_CHECK_DEPTH: usize = 128;
+
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    pub event: Option<String>,
+    pub source: Option<String>,
+    pub data: Option<Value>,
+    /// Accepted and kept in the log (with the raw body); verification uses headers only.
+    #[serde(default)]
+    pub timestamp: Option<Value>,
+    #[serde(default)]
+    pub signature: Option<Value>,
+}
+
+/// Whether the Content-Type is JSON (`application/json`, with parameters, or `…+json`).
+pub fn is_json_content_type(value: Option<&str>) -> bool {
+    let Some(value) = value else { return false };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+pub fn parse(body: &[u8]) -> Result<Envelope, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::bad_request("The request body is empty; expected a JSON object"));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|err| {
+        if err.is_data() {
+            AppError::bad_request(format!("Invalid JSON value: {err}"))
+        } else {
+            AppError::bad_request(format!("Malformed JSON: {err}"))
+        }
+    })?;
+    if !value.is_object() {
+        return Err(AppError::bad_request("The request body must be a JSON object"));
+    }
+    if contains_nul(&value, 0) {
+        return Err(AppError::bad_request("Text must not contain NUL characters"));
+    }
+    let envelope: Envelope = serde_path_to_error::deserialize(value).map_err(|err| from_serde_path(err, "body"))?;
+    Ok(envelope)
+}
+
+/// NUL cannot be stored in PostgreSQL text and is never meaningful in a CRM field.
+fn contains_nul(value: &Value, depth: usize) -> bool {
+    if depth > MAX_TEXT_CHECK_DEPTH {
+        return false;
+    }
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(|v| contains_nul(v, depth + 1)),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v, depth + 1)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert!(is_json_content_type(Some("application/json")));
+        assert!(is_json_content_type(Some("Application/JSON; charset=utf-8")));
+        assert!(is_json_content_type(Some("application/cloudevents+json")));
+        assert!(!is_json_content_type(Some("text/plain")));
+        assert!(!is_json_content_type(None));
+    }
+
+    #[test]
+    fn hostile_bodies_are_clear_400s() {
+        let deep = "[".repeat(100_000);
+        for body in [&b""[..], b"   ", b"{", b"[]", b"\"x\"", b"{\"a\":1e999}", b"{\"a\":\"\\u0000\"}", b"\xff\xfe", deep.as_bytes()] {
+            let err = parse(body).unwrap_err();
+            assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST, "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn a_wrong_event_type_names_the_field() {
+        let err = parse(br#"{"event": 5, "data": {}}"#).unwrap_err();
+        assert_eq!(err.body().field.as_deref(), Some("event"));
+    }
+}

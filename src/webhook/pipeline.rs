@@ -1,0 +1,285 @@
+//! The path of every webhook call: read → verify signature → check content type → parse the
+//! envelope → resolve the event and its target id → parse `data` → apply in a transaction
+//! (claiming the idempotency key first) → answer. Every call is logged: a success in the same
+//! transaction as its change, a failure in a row of its own after the change was rolled back.
+
+use std::time::Instant;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{json, Value};
+use sqlx::AnyConnection;
+use sqlx::Connection;
+
+use super::command::{self, Command};
+use super::events::EventKind;
+use super::idempotency::{self, IdempotencyKey};
+use super::request::WebhookRequest;
+use super::{envelope, EventContext};
+use crate::domain::{time, EntityType};
+use crate::http::error::AppError;
+use crate::logs::store::{self as log_store, NewLog};
+use crate::state::AppState;
+
+/// Longest event name copied from a rejected request into its log row.
+const MAX_LOGGED_EVENT: usize = 100;
+
+/// Request headers kept in the log. Signatures and credentials are recorded as present only.
+const LOGGED_HEADERS: [&str; 10] = [
+    "content-type",
+    "content-length",
+    "user-agent",
+    "x-request-id",
+    "x-forwarded-for",
+    "idempotency-key",
+    "x-webhook-id",
+    "webhook-id",
+    "webhook-timestamp",
+    "x-real-ip",
+];
+const REDACTED_HEADERS: [&str; 4] = ["x-webhook-signature", "webhook-signature", "authorization", "cookie"];
+
+struct Prepared {
+    command: Command,
+    ctx: EventContext,
+    idempotency: Option<IdempotencyKey>,
+}
+
+/// What goes back to the client.
+struct Answer {
+    status: StatusCode,
+    body: String,
+    replayed: bool,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if self.replayed {
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+pub async fn handle(state: AppState, expected: Option<EventKind>, path_id: Option<String>, req: WebhookRequest) -> Response {
+    let started = Instant::now();
+    let WebhookRequest { method, path, headers, remote_addr, request_id, body } = req;
+    let mut log = NewLog {
+        direction: "incoming",
+        method: method.to_string(),
+        path: path.clone(),
+        remote_addr,
+        request_headers: logged_headers(&headers),
+        request_body: body.as_ref().ok().map(|bytes| storable_text(bytes)),
+        request_id,
+        created_at: time::now(),
+        ..NewLog::default()
+    };
+    match prepare(&state, expected, path_id.as_deref(), &path, &headers, body, &mut log) {
+        Ok(prepared) => apply(&state, prepared, log, started).await,
+        Err(err) => reject(&state, err, log, started).await,
+    }
+}
+
+fn prepare(
+    state: &AppState,
+    expected: Option<EventKind>,
+    path_id: Option<&str>,
+    path: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, AppError>,
+    log: &mut NewLog,
+) -> Result<Prepared, AppError> {
+    let body = body?;
+    state.verifier.verify(headers, &body, chrono::Utc::now().timestamp())?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if !envelope::is_json_content_type(content_type) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let envelope = envelope::parse(&body)?;
+    log.source = envelope.source.clone();
+    log.event = envelope.event.as_deref().map(|e| e.chars().take(MAX_LOGGED_EVENT).collect());
+    let kind = resolve_event(expected, envelope.event.as_deref())?;
+    log.event = Some(kind.name().to_string());
+    let data = match envelope.data {
+        Some(Value::Object(map)) => Value::Object(map),
+        Some(_) => return Err(AppError::invalid_field("data", "data must be a JSON object")),
+        None => return Err(AppError::invalid_field("data", "data is required")),
+    };
+    let target_id = match kind.target() {
+        None => None,
+        Some(entity) => {
+            let id = match path_id {
+                Some(raw) => id_from_path(entity, raw)?,
+                None => id_from_data(kind, entity, &data)?,
+            };
+            log.entity_type = Some(entity.as_str());
+            log.entity_id = Some(id);
+            Some(id)
+        }
+    };
+    let idempotency = idempotency::from_headers(headers, path, &body)?;
+    log.idempotency_key = idempotency.as_ref().map(|k| k.key.clone());
+    let ctx = EventContext {
+        kind,
+        event: kind.name(),
+        received_from: envelope.source,
+        raw_payload: data.to_string(),
+    };
+    let command = Command::parse(kind, target_id, data)?;
+    Ok(Prepared { command, ctx, idempotency })
+}
+
+fn resolve_event(expected: Option<EventKind>, sent: Option<&str>) -> Result<EventKind, AppError> {
+    match (expected, sent) {
+        (Some(kind), None) => Ok(kind),
+        (Some(kind), Some(name)) if name == kind.name() => Ok(kind),
+        (Some(kind), Some(name)) => Err(AppError::invalid_field(
+            "event",
+            format!("event {name:?} does not match this endpoint, which takes {:?}", kind.name()),
+        )),
+        (None, None) => Err(AppError::invalid_field("event", "event is required")),
+        (None, Some(name)) => EventKind::parse(name).ok_or_else(|| AppError::BadRequest {
+            detail: format!("Unknown event {name:?}"),
+            field: Some("event".into()),
+            allowed: Some(EventKind::ALL.iter().map(|k| k.name().to_string()).collect()),
+        }),
+    }
+}
+
+fn id_field(entity: EntityType) -> &'static str {
+    match entity {
+        EntityType::PreLead => "pre_lead_id",
+        EntityType::Lead => "lead_id",
+        EntityType::Customer => "customer_id",
+    }
+}
+
+fn positive_id(text: &str) -> Option<i64> {
+    text.trim().parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+fn id_from_path(entity: EntityType, raw: &str) -> Result<i64, AppError> {
+    let field = id_field(entity);
+    positive_id(raw).ok_or_else(|| AppError::invalid_field(field, format!("{field} must be a positive whole number")))
+}
+
+/// The generic route takes the target id from `data` (a number, or a string of digits).
+fn id_from_data(kind: EventKind, entity: EntityType, data: &Value) -> Result<i64, AppError> {
+    let field = id_field(entity);
+    let id = match data.get(field) {
+        None | Some(Value::Null) => {
+            return Err(AppError::invalid_field(field, format!("{field} is required in data for {}", kind.name())))
+        }
+        Some(Value::Number(n)) => n.as_i64().filter(|id| *id > 0),
+        Some(Value::String(s)) => positive_id(s),
+        Some(_) => None,
+    };
+    id.ok_or_else(|| AppError::invalid_field(field, format!("{field} must be a positive whole number")))
+}
+
+async fn apply(state: &AppState, prepared: Prepared, log: NewLog, started: Instant) -> Response {
+    let result = state
+        .db
+        .write(move |conn| Box::pin(async move { run_in_transaction(conn, prepared, log, started).await }))
+        .await;
+    match result {
+        Ok(answer) => answer.into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Runs inside the write transaction. `Err` only when the log row itself could not be written:
+/// then everything rolls back and the client gets a 500.
+async fn run_in_transaction(
+    conn: &mut AnyConnection,
+    prepared: Prepared,
+    mut log: NewLog,
+    started: Instant,
+) -> Result<Answer, AppError> {
+    let Prepared { command, ctx, idempotency } = prepared;
+    let mut change = conn.begin().await?;
+    let result = async {
+        if let Some(key) = &idempotency {
+            if let Some(stored) = idempotency::claim(&mut change, key).await? {
+                let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+                return Ok(Answer { status, body: stored.body, replayed: true });
+            }
+        }
+        let outcome = command::execute(&mut change, command, &ctx).await?;
+        let body = json!({"status": "success", "message": outcome.message, "data": outcome.data}).to_string();
+        if let Some(key) = &idempotency {
+            idempotency::store(&mut change, key, StatusCode::OK.as_u16(), &body).await?;
+        }
+        log.entity_type = Some(outcome.entity.0.as_str());
+        log.entity_id = Some(outcome.entity.1);
+        Ok::<_, AppError>(Answer { status: StatusCode::OK, body, replayed: false })
+    }
+    .await;
+    match result {
+        Ok(answer) => {
+            finish(&mut log, answer.status, &answer.body, None, started);
+            log_store::insert(&mut change, &log).await?;
+            change.commit().await?;
+            Ok(answer)
+        }
+        Err(err) => {
+            change.rollback().await?;
+            err.log_if_internal();
+            let answer = error_answer(&err);
+            finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
+            log_store::insert(conn, &log).await?;
+            Ok(answer)
+        }
+    }
+}
+
+async fn reject(state: &AppState, err: AppError, mut log: NewLog, started: Instant) -> Response {
+    let answer = error_answer(&err);
+    finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
+    let written = state
+        .db
+        .write(move |conn| Box::pin(async move { Ok(log_store::insert(conn, &log).await?) }))
+        .await;
+    if let Err(log_err) = written {
+        log_err.log_if_internal();
+    }
+    answer.into_response()
+}
+
+fn error_answer(err: &AppError) -> Answer {
+    let body = serde_json::to_string(&err.body()).unwrap_or_else(|_| r#"{"detail":"Internal server error"}"#.into());
+    Answer { status: err.status(), body, replayed: false }
+}
+
+fn finish(log: &mut NewLog, status: StatusCode, body: &str, error: Option<String>, started: Instant) {
+    log.response_status = status.as_u16();
+    log.response_body = Some(body.to_string());
+    log.error_message = error;
+    log.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    log.processed_at = time::now();
+}
+
+/// Raw bytes as text for the log: invalid UTF-8 and NUL (which PostgreSQL text refuses) become U+FFFD.
+fn storable_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).replace('\0', "\u{FFFD}")
+}
+
+fn logged_headers(headers: &HeaderMap) -> String {
+    let mut selected = serde_json::Map::new();
+    for name in LOGGED_HEADERS {
+        if let Some(value) = headers.get(name) {
+            selected.insert(name.to_string(), Value::String(storable_text(value.as_bytes())));
+        }
+    }
+    for name in REDACTED_HEADERS {
+        if headers.contains_key(name) {
+            selected.insert(name.to_string(), Value::String("[redacted]".into()));
+        }
+    }
+    Value::Object(selected).to_string()
+}
