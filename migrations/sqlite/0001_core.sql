@@ -1,5 +1,6 @@
 -- Core schema (SQLite). Times are RFC 3339 UTC text with microseconds, fixed width, so they
--- sort as text; money is integer cents, never a float. The PostgreSQL twin of this file keeps
+-- sort as text; money is integer cents, never a float. Flags are integers 0/1 here (the Any
+-- driver reads no SQLite boolean type) and booleans on PostgreSQL; `db::flag` reads both. The PostgreSQL twin of this file keeps
 -- the same tables, columns and indexes so that one body of queries serves both engines.
 
 create table pre_leads (
@@ -25,7 +26,7 @@ create table pre_leads (
     region_id bigint,
     office_timings text,
     timezone text,
-    is_discarded boolean not null default false,
+    is_discarded integer not null default 0,
     discard_reason text,
     discarded_at text,
     converted_lead_id bigint unique,
@@ -65,7 +66,7 @@ create table leads (
     region_id bigint,
     office_timings text,
     timezone text,
-    is_discarded boolean not null default false,
+    is_discarded integer not null default 0,
     discard_reason text,
     loss_reason text,
     discarded_at text,
@@ -88,7 +89,7 @@ create table contacts (
     phone text,
     designation text,
     department text,
-    is_primary boolean not null default false,
+    is_primary integer not null default 0,
     raw_payload text,
     created_at text not null
 );
@@ -217,7 +218,7 @@ create table webhook_logs (
     request_body text,
     response_status bigint not null,
     response_body text,
-    is_successful boolean not null,
+    is_successful integer not null,
     error_message text,
     entity_type text,
     entity_id bigint,

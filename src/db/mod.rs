@@ -115,6 +115,12 @@ impl Db {
     }
 }
 
+/// Reads a flag column: `boolean` on PostgreSQL, integer 0/1 on SQLite.
+pub fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    row.try_get::<bool, _>(column).or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+}
+
 fn engine_and_url(url: &str) -> anyhow::Result<(Engine, String)> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok((Engine::Postgres, url.to_string()));

@@ -106,7 +106,7 @@ fn from_row(row: &AnyRow) -> Result<LogOut, sqlx::Error> {
         request_body: row.try_get("request_body")?,
         response_status: row.try_get("response_status")?,
         response_body: row.try_get("response_body")?,
-        is_successful: row.try_get("is_successful")?,
+        is_successful: crate::db::flag(row, "is_successful")?,
         error_message: row.try_get("error_message")?,
         entity_type: row.try_get("entity_type")?,
         entity_id: row.try_get("entity_id")?,

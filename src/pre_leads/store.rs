@@ -35,7 +35,7 @@ pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Locked, AppError>
     .ok_or(NOT_FOUND)?;
     Ok(Locked {
         lead_status: row.try_get("lead_status")?,
-        is_discarded: row.try_get("is_discarded")?,
+        is_discarded: crate::db::flag(&row, "is_discarded")?,
         converted_lead_id: row.try_get("converted_lead_id")?,
     })
 }

@@ -1,0 +1,261 @@
+//! `spawn_app(engine)`: the real server on port 0 against a fresh database — a temp SQLite file,
+//! or a new PostgreSQL database when `CRM_TEST_POSTGRES_URL` is set — and typed request helpers.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Once;
+
+use crm_webhooks::webhook::signature::sign_headers;
+use crm_webhooks::Config;
+use serde_json::Value;
+use sqlx::Connection;
+
+pub const SECRET: &str = "test-secret";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub engine: Engine,
+    pub database_url: String,
+    secret: Option<String>,
+    admin_token: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+    pg_database: Option<(String, String)>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+/// The PostgreSQL server URL for tests, or `None` (the suite prints `skipped` once).
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("CRM_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
+    if url.is_none() {
+        static SKIPPED: Once = Once::new();
+        SKIPPED.call_once(|| {
+            // Written to the real stderr (not the captured test output) so it is always visible.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: PostgreSQL integration tests (set CRM_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run them)"
+            );
+        });
+    }
+    url
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let host_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    match base[host_start..].find('/') {
+        Some(i) => format!("{}/{database}{query}", &base[..host_start + i]),
+        None => format!("{base}/{database}{query}"),
+    }
+}
+
+pub async fn fresh_database(engine: Engine) -> Option<(String, Option<tempfile::TempDir>, Option<(String, String)>)> {
+    match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path: PathBuf = dir.path().join("crm.db");
+            Some((format!("sqlite://{}", path.display()), Some(dir), None))
+        }
+        Engine::Postgres => {
+            let server = postgres_url()?;
+            let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect to CRM_TEST_POSTGRES_URL");
+            sqlx::query(&format!("create database {name}")).execute(&mut admin).await.expect("create test database");
+            let _ = admin.close().await;
+            Some((with_database(&server, &name), None, Some((server, name))))
+        }
+    }
+}
+
+pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
+    spawn_app_with(engine, |_| {}).await
+}
+
+/// Starts the app with the test defaults (signing secret set, rate limit off) changed by `tweak`.
+pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_env_filter("info,sqlx=warn").with_test_writer().try_init();
+    }
+    let (database_url, dir, pg_database) = fresh_database(engine).await?;
+    let mut config = Config::for_database(database_url.clone());
+    config.webhook_secrets = vec![crm_webhooks::config::Secret::new(SECRET)];
+    config.rate_limit_per_minute = 0;
+    tweak(&mut config);
+    let secret = config.webhook_secrets.first().map(|s| s.expose().to_string());
+    let admin_token = config.admin_token.as_ref().map(|s| s.expose().to_string());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let app = crm_webhooks::build(config, listener).await.expect("build the app");
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    Some(TestApp { address, client, engine, database_url, secret, admin_token, _dir: dir, pg_database })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.pg_database.take() {
+            // Dropped on a thread of its own: Drop cannot await, and the test runtime is ending.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                        let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut admin).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply { status, headers, body, text }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn webhook_url(&self, path: &str) -> String {
+        self.url(&format!("/api/v1/webhooks{path}"))
+    }
+
+    /// POSTs raw bytes, signed with the X-Webhook-Signature form when a secret is configured.
+    pub async fn post_raw(&self, path: &str, body: &[u8], extra: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.post(self.webhook_url(path)).header("content-type", "application/json");
+        if let Some(secret) = &self.secret {
+            let signature = sign_headers(secret, "msg_test", 0, body)[0].1.clone();
+            request = request.header("x-webhook-signature", signature);
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        reply(request.body(body.to_vec()).send().await.expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_raw(path, body.to_string().as_bytes(), &[]).await
+    }
+
+    /// A request built by the caller (for unsigned, odd headers, etc.).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        reply(request.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = &self.admin_token {
+            request = request.bearer_auth(token);
+        }
+        reply(request.send().await.expect("request")).await
+    }
+
+    pub async fn create_pre_lead(&self) -> i64 {
+        let reply = self.post("/incoming/pre-lead/create", &example_request("new_inquiry")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body["data"]["pre_lead_id"].as_i64().unwrap()
+    }
+
+    pub async fn create_lead(&self) -> i64 {
+        let reply = self.post("/incoming/lead/create", &example_request("new_lead")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body["data"]["lead_id"].as_i64().unwrap()
+    }
+
+    /// Converts a new lead and returns (customer id, customer code).
+    pub async fn create_customer(&self, code: &str) -> (i64, String) {
+        let lead = self.create_lead().await;
+        let body = serde_json::json!({"event": "lead_convert", "data": {"customer_code": code}});
+        let reply = self.post(&format!("/incoming/lead/{lead}/convert"), &body).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        (reply.body["data"]["customer_id"].as_i64().unwrap(), code.to_string())
+    }
+
+    /// A scalar from the app's own database (for checking what was stored).
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url).await.expect("connect");
+        let row = sqlx::query(sql).fetch_one(&mut conn).await.expect(sql);
+        let value: i64 = sqlx::Row::try_get(&row, 0).expect("i64");
+        let _ = conn.close().await;
+        value
+    }
+
+    pub async fn scalar_text(&self, sql: &str) -> Option<String> {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url).await.expect("connect");
+        let row = sqlx::query(sql).fetch_one(&mut conn).await.expect(sql);
+        let value: Option<String> = sqlx::Row::try_get(&row, 0).expect("text");
+        let _ = conn.close().await;
+        value
+    }
+}
+
+fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/examples")
+}
+
+/// The request body of a documented example, byte for byte.
+pub fn example_bytes(event: &str) -> Vec<u8> {
+    std::fs::read(examples_dir().join(format!("{event}.request.json"))).expect("example request")
+}
+
+pub fn example_request(event: &str) -> Value {
+    serde_json::from_slice(&example_bytes(event)).expect("example JSON")
+}
+
+pub fn example_response(event: &str) -> Value {
+    let text = std::fs::read_to_string(examples_dir().join(format!("{event}.response.json"))).expect("example response");
+    serde_json::from_str(&text).expect("example JSON")
+}
+
+/// `POST /api/v1/webhooks/…` of a documented example, with `{…_id}` still to fill.
+pub fn example_endpoint(event: &str) -> String {
+    let text = std::fs::read_to_string(examples_dir().join(format!("{event}.endpoint"))).expect("example endpoint");
+    text.trim().strip_prefix("POST /api/v1/webhooks").expect("POST under the base path").to_string()
+}
+
+/// Runs a test body on one engine: on PostgreSQL only when it is configured.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Engine::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_url().is_some() {
+                        super::$name($crate::helpers::Engine::Postgres).await;
+                    }
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real server on port 0, on SQLite and (when CRM_TEST_POSTGRES_URL is
+//! set) on PostgreSQL. Each test gets a fresh database.
+
+mod helpers;
+
+mod spec_examples;
