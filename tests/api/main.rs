@@ -4,3 +4,5 @@
 mod helpers;
 
 mod spec_examples;
+mod stored_fields;
+mod pipeline_rules;
