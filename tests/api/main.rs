@@ -6,3 +6,4 @@ mod helpers;
 mod spec_examples;
 mod stored_fields;
 mod pipeline_rules;
+mod errors;
