@@ -7,3 +7,7 @@ mod spec_examples;
 mod stored_fields;
 mod pipeline_rules;
 mod errors;
+mod logs;
+mod concurrency;
+mod idempotency;
+mod ops;
