@@ -20,7 +20,7 @@ pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trust_forwarded_for: b
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .last();
+            .next_back();
         if forwarded.is_some() {
             return forwarded;
         }

@@ -20,7 +20,7 @@ pub struct NewLeadIn {
     pub designation: Option<String>,
     pub company_size: Option<String>,
     /// Lead source; an unknown value is stored as `other` with the raw text in `source_details`.
-    #[schema(value_type = Option<crate::domain::values::Source>)]
+    #[schema(value_type = Option<String>, example = "website")]
     pub source: Option<SourceValue>,
     /// Default `medium`.
     pub priority: Option<Priority>,
@@ -76,7 +76,7 @@ pub struct LeadPatch {
     #[schema(value_type = Option<String>)]
     pub company_size: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<crate::domain::values::Source>)]
+    #[schema(value_type = Option<String>, example = "website")]
     pub source: Option<Option<SourceValue>>,
     #[schema(value_type = Option<Priority>)]
     pub priority: Option<Priority>,

@@ -17,7 +17,7 @@ pub struct NewPreLeadIn {
     pub phone: Option<String>,
     pub company_name: Option<String>,
     /// Lead source; an unknown value is stored as `other` with the raw text in `source_details`.
-    #[schema(value_type = Option<crate::domain::values::Source>)]
+    #[schema(value_type = Option<String>, example = "website")]
     pub source: Option<SourceValue>,
     pub product_interest: Option<String>,
     pub requirements: Option<String>,
@@ -71,7 +71,7 @@ pub struct PreLeadPatch {
     #[schema(value_type = Option<String>)]
     pub company_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<crate::domain::values::Source>)]
+    #[schema(value_type = Option<String>, example = "website")]
     pub source: Option<Option<SourceValue>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
