@@ -74,6 +74,9 @@ struct Settings {
     /// Database connections in the pool.
     #[arg(long, env = "CRM_DATABASE_MAX_CONNECTIONS", default_value = "8", global = true)]
     database_max_connections: String,
+    /// Serve /logs without an admin token on a non-loopback address (not recommended).
+    #[arg(long, env = "CRM_INSECURE_OPEN_ADMIN", default_value = "false", global = true)]
+    insecure_open_admin: String,
     /// SQLite durability: `normal` (survives a killed process) or `full` (survives power loss).
     #[arg(long, env = "CRM_SQLITE_SYNCHRONOUS", default_value = "normal", global = true)]
     sqlite_synchronous: String,
@@ -184,6 +187,22 @@ impl Settings {
                 ))
             }
         };
+        let insecure_open_admin = parse_bool(&self.insecure_open_admin).ok_or_else(|| {
+            setting_error(
+                "CRM_INSECURE_OPEN_ADMIN",
+                "insecure-open-admin",
+                format!("expected true or false, got {:?}", self.insecure_open_admin),
+            )
+        })?;
+        for secret in &webhook_secrets {
+            if crate::webhook::signature::standard_key(secret.expose()).is_none() {
+                return Err(setting_error(
+                    "CRM_WEBHOOK_SECRET",
+                    "webhook-secret",
+                    "a whsec_ secret must be followed by base64",
+                ));
+            }
+        }
         Ok(Config {
             bind,
             database_url,
@@ -196,8 +215,22 @@ impl Settings {
             body_timeout: Duration::from_secs(10),
             db_max_connections,
             sqlite_synchronous,
+            insecure_open_admin,
         })
     }
+}
+
+/// The logs hold every payload: they are not served to the network without a token unless the
+/// operator says so in as many words.
+fn check_serve(config: &Config) -> Result<(), String> {
+    if config.admin_token.is_none() && !config.bind.ip().is_loopback() && !config.insecure_open_admin {
+        return Err(setting_error(
+            "CRM_ADMIN_TOKEN",
+            "admin-token",
+            format!("is required to listen on the non-loopback address {}; set it, or pass --insecure-open-admin", config.bind),
+        ));
+    }
+    Ok(())
 }
 
 pub fn main() -> ExitCode {
@@ -222,7 +255,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::Serve) {
+        if let Err(message) = check_serve(&config) {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    }
+    match command {
         Command::Sign(args) => sign(args, &config),
         Command::Serve => run_async(crate::startup::serve(config)),
         Command::Migrate => run_async(crate::startup::migrate_only(config)),

@@ -53,6 +53,8 @@ pub struct Config {
     pub body_timeout: Duration,
     pub db_max_connections: u32,
     pub sqlite_synchronous: SqliteSynchronous,
+    /// Allow serving the admin routes without a token on a non-loopback address.
+    pub insecure_open_admin: bool,
 }
 
 impl Config {
@@ -70,6 +72,7 @@ impl Config {
             body_timeout: Duration::from_secs(10),
             db_max_connections: 8,
             sqlite_synchronous: SqliteSynchronous::Normal,
+            insecure_open_admin: false,
         }
     }
 }

@@ -38,9 +38,7 @@ pub struct Reply {
 
 /// The PostgreSQL server URL for tests, or `None` (the suite prints `skipped` once).
 pub fn postgres_url() -> Option<String> {
-    let url = std::env::var("CRM_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty());
+    let url = std::env::var("CRM_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
     if url.is_none() {
         static SKIPPED: Once = Once::new();
         SKIPPED.call_once(|| {
@@ -76,13 +74,8 @@ pub async fn fresh_database(engine: Engine) -> Option<(String, Option<tempfile::
         Engine::Postgres => {
             let server = postgres_url()?;
             let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&server)
-                .await
-                .expect("connect to CRM_TEST_POSTGRES_URL");
-            sqlx::query(&format!("create database {name}"))
-                .execute(&mut admin)
-                .await
-                .expect("create test database");
+            let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect to CRM_TEST_POSTGRES_URL");
+            sqlx::query(&format!("create database {name}")).execute(&mut admin).await.expect("create test database");
             let _ = admin.close().await;
             Some((with_database(&server, &name), None, Some((server, name))))
         }
@@ -96,10 +89,7 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
 /// Starts the app with the test defaults (signing secret set, rate limit off) changed by `tweak`.
 pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info,sqlx=warn")
-            .with_test_writer()
-            .try_init();
+        let _ = tracing_subscriber::fmt().with_env_filter("info,sqlx=warn").with_test_writer().try_init();
     }
     let (database_url, dir, pg_database) = fresh_database(engine).await?;
     let mut config = Config::for_database(database_url.clone());
@@ -113,16 +103,7 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
     let address = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().no_proxy().build().expect("client");
-    Some(TestApp {
-        address,
-        client,
-        engine,
-        database_url,
-        secret,
-        admin_token,
-        _dir: dir,
-        pg_database,
-    })
+    Some(TestApp { address, client, engine, database_url, secret, admin_token, _dir: dir, pg_database })
 }
 
 impl Drop for TestApp {
@@ -130,10 +111,7 @@ impl Drop for TestApp {
         if let Some((server, name)) = self.pg_database.take() {
             // Dropped on a thread of its own: Drop cannot await, and the test runtime is ending.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 runtime.block_on(async {
                     if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
                         let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
@@ -152,12 +130,7 @@ async fn reply(response: reqwest::Response) -> Reply {
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-        text,
-    }
+    Reply { status, headers, body, text }
 }
 
 impl TestApp {
@@ -171,10 +144,7 @@ impl TestApp {
 
     /// POSTs raw bytes, signed with the X-Webhook-Signature form when a secret is configured.
     pub async fn post_raw(&self, path: &str, body: &[u8], extra: &[(&str, &str)]) -> Reply {
-        let mut request = self
-            .client
-            .post(self.webhook_url(path))
-            .header("content-type", "application/json");
+        let mut request = self.client.post(self.webhook_url(path)).header("content-type", "application/json");
         if let Some(secret) = &self.secret {
             let signature = sign_headers(secret, "msg_test", 0, body)[0].1.clone();
             request = request.header("x-webhook-signature", signature);
@@ -203,9 +173,7 @@ impl TestApp {
     }
 
     pub async fn create_pre_lead(&self) -> i64 {
-        let reply = self
-            .post("/incoming/pre-lead/create", &example_request("new_inquiry"))
-            .await;
+        let reply = self.post("/incoming/pre-lead/create", &example_request("new_inquiry")).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         reply.body["data"]["pre_lead_id"].as_i64().unwrap()
     }
@@ -267,10 +235,7 @@ pub fn example_response(event: &str) -> Value {
 /// `POST /api/v1/webhooks/…` of a documented example, with `{…_id}` still to fill.
 pub fn example_endpoint(event: &str) -> String {
     let text = std::fs::read_to_string(examples_dir().join(format!("{event}.endpoint"))).expect("example endpoint");
-    text.trim()
-        .strip_prefix("POST /api/v1/webhooks")
-        .expect("POST under the base path")
-        .to_string()
+    text.trim().strip_prefix("POST /api/v1/webhooks").expect("POST under the base path").to_string()
 }
 
 /// Runs a test body on one engine: on PostgreSQL only when it is configured.

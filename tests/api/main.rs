@@ -11,3 +11,4 @@ mod logs;
 mod concurrency;
 mod idempotency;
 mod ops;
+mod examples_file;
