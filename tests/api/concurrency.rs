@@ -73,6 +73,35 @@ async fn concurrent_duplicates_with_one_idempotency_key_apply_once(engine: Engin
     assert_eq!(replayed, CONCURRENT - 1);
 }
 
+async fn two_instances_on_one_database_keep_conversions_and_idempotency_once(engine: Engine) {
+    let Some(first) = spawn_app(engine).await else { return };
+    let second = first.another_instance().await;
+    let lead = first.create_lead().await;
+    let path = format!("/incoming/lead/{lead}/convert");
+    let body = json!({"data": {}});
+    let replies = join_all((0..CONCURRENT).map(|i| if i % 2 == 0 { first.post(&path, &body) } else { second.post(&path, &body) })).await;
+    assert_eq!(replies.iter().filter(|r| r.status == 200).count(), 1);
+    assert_eq!(first.scalar_i64("select count(*) from customers").await, 1);
+
+    let create = json!({"data": {"company_name": "Twice"}}).to_string();
+    let key = [("idempotency-key", "shared-key")];
+    let replies = join_all((0..CONCURRENT).map(|i| {
+        let app = if i % 2 == 0 { &first } else { &second };
+        app.post_raw("/incoming/lead/create", create.as_bytes(), &key)
+    }))
+    .await;
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(first.scalar_i64("select count(*) from leads where company_name = 'Twice'").await, 1);
+}
+
+/// Several instances are a PostgreSQL deployment (SQLite is the single-machine engine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_instances_on_one_database_keep_conversions_and_idempotency_once() {
+    if crate::helpers::postgres_url().is_some() {
+        two_instances_on_one_database_keep_conversions_and_idempotency_once(Engine::Postgres).await;
+    }
+}
+
 on_both_engines!(
     concurrent_converts_create_exactly_one_customer,
     concurrent_pre_lead_converts_create_exactly_one_lead,

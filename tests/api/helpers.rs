@@ -92,6 +92,13 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
         let _ = tracing_subscriber::fmt().with_env_filter("info,sqlx=warn").with_test_writer().try_init();
     }
     let (database_url, dir, pg_database) = fresh_database(engine).await?;
+    let mut app = start(engine, database_url, tweak).await;
+    app._dir = dir;
+    app.pg_database = pg_database;
+    Some(app)
+}
+
+async fn start(engine: Engine, database_url: String, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_database(database_url.clone());
     config.webhook_secrets = vec![crm_webhooks::config::Secret::new(SECRET)];
     config.rate_limit_per_minute = 0;
@@ -103,7 +110,7 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
     let address = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().no_proxy().build().expect("client");
-    Some(TestApp { address, client, engine, database_url, secret, admin_token, _dir: dir, pg_database })
+    TestApp { address, client, engine, database_url, secret, admin_token, _dir: None, pg_database: None }
 }
 
 impl Drop for TestApp {
@@ -134,6 +141,11 @@ async fn reply(response: reqwest::Response) -> Reply {
 }
 
 impl TestApp {
+    /// A second server on the same database, as behind a load balancer.
+    pub async fn another_instance(&self) -> TestApp {
+        start(self.engine, self.database_url.clone(), |_| {}).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
