@@ -294,6 +294,10 @@ fn sign(args: SignArgs, config: &Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if crate::webhook::signature::standard_key(&secret).is_none() {
+        eprintln!("error: CRM_WEBHOOK_SECRET (--secret): a whsec_ secret must be followed by base64");
+        return ExitCode::from(2);
+    }
     let mut body = Vec::new();
     let read = if args.file == "-" {
         std::io::stdin().read_to_end(&mut body).map(|_| ())

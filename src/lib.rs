@@ -13,6 +13,7 @@ pub mod logs;
 pub mod openapi;
 pub mod pre_leads;
 pub mod related;
+pub mod server;
 pub mod startup;
 pub mod state;
 pub mod webhook;

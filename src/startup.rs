@@ -105,8 +105,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests,
     /// commits queued writes and closes the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        let served = crate::server::serve(self.listener, self.router, shutdown).await;
         self.db.close().await;
         served
     }
