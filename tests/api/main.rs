@@ -12,3 +12,4 @@ mod concurrency;
 mod idempotency;
 mod ops;
 mod examples_file;
+mod hostile;
