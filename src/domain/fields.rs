@@ -94,6 +94,21 @@ mod tests {
         }
     }
 
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn well_formed_addresses_parse(local in "[a-z0-9._+-]{1,20}", domain in "[a-z0-9-]{1,20}", tld in "[a-z]{2,6}") {
+            let address = format!("{local}@{domain}.{tld}");
+            prop_assert_eq!(Email::parse(&address).map(Email::into_inner), Some(address));
+        }
+
+        #[test]
+        fn text_without_an_at_sign_never_parses(text in "[^@]*") {
+            prop_assert!(Email::parse(&text).is_none());
+        }
+    }
+
     #[derive(Deserialize)]
     struct Patch {
         #[serde(default, deserialize_with = "present")]

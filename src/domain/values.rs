@@ -212,6 +212,38 @@ mod tests {
         assert_eq!(SourceValue::parse("WhatsApp").source, Source::Whatsapp);
     }
 
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_casing_of_an_allowed_value_parses(index in 0usize..7, mask in any::<u32>()) {
+            let text = LeadStatus::ALLOWED[index];
+            let cased: String = text
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if mask >> (i % 32) & 1 == 1 { c.to_ascii_uppercase() } else { c })
+                .collect();
+            prop_assert_eq!(LeadStatus::parse(&cased).map(LeadStatus::as_str), Some(text));
+        }
+
+        #[test]
+        fn anything_outside_the_set_is_rejected_with_the_list(input in "\\PC*") {
+            let lower = input.trim().to_ascii_lowercase();
+            prop_assume!(!Priority::ALLOWED.contains(&lower.as_str()));
+            let json = serde_json::to_string(&input).unwrap();
+            let err = serde_json::from_str::<Priority>(&json).unwrap_err().to_string();
+            prop_assert!(err.starts_with(NOT_IN_SET), "{}", err);
+        }
+
+        #[test]
+        fn a_source_never_fails_and_keeps_unknown_text(input in "\\PC{1,40}") {
+            let parsed = SourceValue::parse(&input);
+            if parsed.source == Source::Other && input.trim().to_ascii_lowercase() != "other" && !input.trim().is_empty() {
+                prop_assert_eq!(parsed.details.as_deref(), Some(input.trim()));
+            }
+        }
+    }
+
     #[test]
     fn rejection_lists_the_allowed_values() {
         let err = serde_json::from_str::<Priority>("\"urgent\"").unwrap_err().to_string();
