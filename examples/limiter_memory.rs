@@ -33,6 +33,10 @@ fn main() {
     limiter.sweep(start + Duration::from_secs(61));
     let swept = limiter.tracked_clients();
     println!("clients: {clients}, tracked: {tracked} (cap {})", crm_webhooks::http::rate_limit::MAX_CLIENTS);
-    println!("RSS before: {before} KiB, after: {after} KiB, growth: {} KiB ({:.1} bytes per client)", after - before, (after - before) as f64 * 1024.0 / f64::from(clients));
+    println!(
+        "RSS before: {before} KiB, after: {after} KiB, growth: {} KiB ({:.1} bytes per client)",
+        after - before,
+        (after - before) as f64 * 1024.0 / f64::from(clients)
+    );
     println!("after the idle sweep: {swept} tracked");
 }

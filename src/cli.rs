@@ -113,12 +113,8 @@ impl Settings {
         let webhook_secrets = match self.webhook_secret {
             None => Vec::new(),
             Some(list) => {
-                let secrets: Vec<Secret> = list
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(Secret::new)
-                    .collect();
+                let secrets: Vec<Secret> =
+                    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(Secret::new).collect();
                 if secrets.is_empty() {
                     return Err(setting_error("CRM_WEBHOOK_SECRET", "webhook-secret", "is set but holds no secret"));
                 }
@@ -227,7 +223,10 @@ fn check_serve(config: &Config) -> Result<(), String> {
         return Err(setting_error(
             "CRM_ADMIN_TOKEN",
             "admin-token",
-            format!("is required to listen on the non-loopback address {}; set it, or pass --insecure-open-admin", config.bind),
+            format!(
+                "is required to listen on the non-loopback address {}; set it, or pass --insecure-open-admin",
+                config.bind
+            ),
         ));
     }
     Ok(())

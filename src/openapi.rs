@@ -10,18 +10,15 @@ use std::collections::BTreeMap;
 use axum::Router;
 use serde_json::{json, Value};
 use utoipa::openapi::example::ExampleBuilder;
-use utoipa::openapi::path::{
-    Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
-};
+use utoipa::openapi::path::{Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::AnyOfBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
-    AllOfBuilder, ComponentsBuilder, ContentBuilder, Discriminator, HeaderBuilder, HttpMethod,
-    InfoBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, OpenApi, OpenApiBuilder, PathItem,
-    PathsBuilder, Ref, RefOr, Required, Response, ResponseBuilder, ResponsesBuilder, Schema,
-    SchemaFormat, SecurityRequirement, Type,
+    AllOfBuilder, ComponentsBuilder, ContentBuilder, Discriminator, HeaderBuilder, HttpMethod, InfoBuilder,
+    KnownFormat, ObjectBuilder, OneOfBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Ref, RefOr, Required,
+    Response, ResponseBuilder, ResponsesBuilder, Schema, SchemaFormat, SecurityRequirement, Type,
 };
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
@@ -30,9 +27,7 @@ use crate::customers::payload::{OrderIn, PaymentIn};
 use crate::domain::values::{ActivityType, LeadStatus, MemoType, PreLeadStatus, Priority, Source};
 use crate::domain::EntityType;
 use crate::http::error::ErrorBody;
-use crate::leads::payload::{
-    ActivityIn, LeadConvertIn, LeadPatch, LeadStatusIn, NewLeadIn, QualifiedProfileIn,
-};
+use crate::leads::payload::{ActivityIn, LeadConvertIn, LeadPatch, LeadStatusIn, NewLeadIn, QualifiedProfileIn};
 use crate::logs::store::LogOut;
 use crate::logs::{LogPage, MAX_PAGE_SIZE};
 use crate::pre_leads::payload::{NewPreLeadIn, PreLeadConvertIn, PreLeadPatch, PreLeadStatusIn};
@@ -40,9 +35,8 @@ use crate::related::{ContactIn, DiscardIn, MemoIn};
 use crate::startup::API_BASE;
 use crate::state::AppState;
 use crate::webhook::command::{
-    LeadActivityOut, LeadContactOut, LeadConvertOut, LeadIdOut, LeadMemoOut, LeadProfileOut,
-    LeadStatusOut, OrderOut, PaymentOut, PreLeadContactOut, PreLeadConvertOut, PreLeadIdOut,
-    PreLeadMemoOut, PreLeadStatusOut,
+    LeadActivityOut, LeadContactOut, LeadConvertOut, LeadIdOut, LeadMemoOut, LeadProfileOut, LeadStatusOut, OrderOut,
+    PaymentOut, PreLeadContactOut, PreLeadConvertOut, PreLeadIdOut, PreLeadMemoOut, PreLeadStatusOut,
 };
 use crate::webhook::events::EventKind;
 
@@ -169,12 +163,8 @@ fn example_files(kind: EventKind) -> Option<(&'static str, &'static str)> {
 fn examples(kind: EventKind) -> (Value, Value) {
     if let Some((request, response)) = example_files(kind) {
         let parse = |text: &str| -> Value {
-            serde_json::from_str(text).unwrap_or_else(|err| {
-                panic!(
-                    "docs/examples/{}.*.json is not valid JSON: {err}",
-                    kind.name()
-                )
-            })
+            serde_json::from_str(text)
+                .unwrap_or_else(|err| panic!("docs/examples/{}.*.json is not valid JSON: {err}", kind.name()))
         };
         return (parse(request), parse(response));
     }
@@ -235,10 +225,7 @@ fn pascal(name: &str) -> String {
     name.split('_')
         .map(|word| {
             let mut chars = word.chars();
-            chars
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
         })
         .collect()
 }
@@ -300,9 +287,7 @@ fn has_state_conflict(kind: EventKind) -> bool {
 }
 
 fn string_schema(description: &str) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some(description))
+    ObjectBuilder::new().schema_type(Type::String).description(Some(description))
 }
 
 fn schema_ref(name: &str) -> RefOr<Schema> {
@@ -318,10 +303,8 @@ fn positive_id(description: &str) -> ObjectBuilder {
         .description(Some(description))
 }
 
-const SOURCE_FIELD: &str =
-    "The sending system (e.g. `website`, `erp`, `crm`); kept on the record and in the log.";
-const TIMESTAMP_FIELD: &str =
-    "When the event was sent (e.g. `2024-01-15T10:30:00Z`); kept in the log, not checked.";
+const SOURCE_FIELD: &str = "The sending system (e.g. `website`, `erp`, `crm`); kept on the record and in the log.";
+const TIMESTAMP_FIELD: &str = "When the event was sent (e.g. `2024-01-15T10:30:00Z`); kept in the log, not checked.";
 const SIGNATURE_FIELD: &str = "Kept in the log only: verification uses the signature headers.";
 
 /// The envelope of one event. `generic`: as the generic route takes it (`event` required and,
@@ -347,9 +330,7 @@ fn envelope(kind: EventKind, data_schema: &str, generic: bool) -> Schema {
                 .schema_type(Type::String)
                 .pattern(Some(r"^\s*\+?[0-9]+\s*$"))
                 .description(Some(format!("Id of the {label}, as a string of digits.")));
-            let id = OneOfBuilder::new()
-                .item(positive_id(&format!("Id of the {label}.")))
-                .item(digits);
+            let id = OneOfBuilder::new().item(positive_id(&format!("Id of the {label}."))).item(digits);
             AllOfBuilder::new()
                 .description(Some(format!(
                     "`{data_schema}` plus `{field}`, the id of the {label} (the typed route takes it from the path)."
@@ -360,10 +341,8 @@ fn envelope(kind: EventKind, data_schema: &str, generic: bool) -> Schema {
         }
         _ => schema_ref(data_schema),
     };
-    let event = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some([name]))
-        .description(Some(event_description));
+    let event =
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])).description(Some(event_description));
     let mut object = ObjectBuilder::new()
         .description(Some(description))
         .property("event", event)
@@ -381,16 +360,8 @@ fn envelope(kind: EventKind, data_schema: &str, generic: bool) -> Schema {
 /// `{status: "success", message, data}`.
 fn success_body(kind: EventKind, data_schema: &str) -> Schema {
     ObjectBuilder::new()
-        .description(Some(format!(
-            "The answer to a successful `{}`.",
-            kind.name()
-        )))
-        .property(
-            "status",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(["success"])),
-        )
+        .description(Some(format!("The answer to a successful `{}`.", kind.name())))
+        .property("status", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["success"])))
         .property(
             "message",
             ObjectBuilder::new()
@@ -407,36 +378,20 @@ fn success_body(kind: EventKind, data_schema: &str) -> Schema {
 }
 
 fn integer_header(description: &str) -> utoipa::openapi::Header {
-    HeaderBuilder::new()
-        .schema(ObjectBuilder::new().schema_type(Type::Integer))
-        .description(Some(description))
-        .build()
+    HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::Integer)).description(Some(description)).build()
 }
 
 fn with_rate_limit_headers(response: ResponseBuilder) -> ResponseBuilder {
     response
-        .header(
-            "X-RateLimit-Limit",
-            integer_header("Requests allowed per minute (when rate limiting is on)."),
-        )
-        .header(
-            "X-RateLimit-Remaining",
-            integer_header("Requests left now."),
-        )
-        .header(
-            "X-RateLimit-Reset",
-            integer_header("Seconds until the allowance is full again."),
-        )
+        .header("X-RateLimit-Limit", integer_header("Requests allowed per minute (when rate limiting is on)."))
+        .header("X-RateLimit-Remaining", integer_header("Requests left now."))
+        .header("X-RateLimit-Reset", integer_header("Seconds until the allowance is full again."))
 }
 
 fn error_response(description: &str, example: Value) -> ResponseBuilder {
-    ResponseBuilder::new().description(description).content(
-        JSON,
-        ContentBuilder::new()
-            .schema(Some(schema_ref(ERROR_SCHEMA)))
-            .example(Some(example))
-            .build(),
-    )
+    ResponseBuilder::new()
+        .description(description)
+        .content(JSON, ContentBuilder::new().schema(Some(schema_ref(ERROR_SCHEMA))).example(Some(example)).build())
 }
 
 fn rate_limited() -> Response {
@@ -444,19 +399,13 @@ fn rate_limited() -> Response {
         "Too many requests from this client IP (100 a minute by default).",
         json!({"detail": "Rate limit exceeded"}),
     ))
-    .header(
-        "Retry-After",
-        integer_header("Seconds until a request is allowed again."),
-    )
+    .header("Retry-After", integer_header("Seconds until a request is allowed again."))
     .build()
 }
 
 fn internal_error() -> Response {
-    error_response(
-        "Unexpected failure; the cause is logged, not sent.",
-        json!({"detail": "Internal server error"}),
-    )
-    .build()
+    error_response("Unexpected failure; the cause is logged, not sent.", json!({"detail": "Internal server error"}))
+        .build()
 }
 
 /// The error answers of a webhook route. `kind`: `None` for the generic route.
@@ -483,18 +432,14 @@ fn webhook_errors(responses: ResponsesBuilder, kind: Option<EventKind>) -> Respo
     if let Some(entity) = target {
         let description = match kind {
             Some(_) => format!("No {} with this id.", entity_label(entity)),
-            None => "No pre-lead, lead or customer with the id (or customer code) given in `data`."
-                .to_string(),
+            None => "No pre-lead, lead or customer with the id (or customer code) given in `data`.".to_string(),
         };
         let detail = match entity {
             EntityType::PreLead => "Pre-lead not found",
             EntityType::Lead => "Lead not found",
             EntityType::Customer => "Customer not found",
         };
-        responses = responses.response(
-            "404",
-            error_response(&description, json!({"detail": detail})),
-        );
+        responses = responses.response("404", error_response(&description, json!({"detail": detail})));
     }
     let conflict = if kind.is_none_or(has_state_conflict) {
         "The record's state forbids the change (e.g. it was converted or discarded), a unique value is \
@@ -517,10 +462,7 @@ fn webhook_errors(responses: ResponsesBuilder, kind: Option<EventKind>) -> Respo
                 json!({"detail": "Request body not received in time"}),
             ),
         )
-        .response(
-            "409",
-            error_response(conflict, json!({"detail": conflict_example})),
-        )
+        .response("409", error_response(conflict, json!({"detail": conflict_example})))
         .response(
             "413",
             error_response(
@@ -594,31 +536,18 @@ fn webhook_headers() -> Vec<Parameter> {
 }
 
 fn success_response(description: &str, content: ContentBuilder) -> Response {
-    with_rate_limit_headers(
-        ResponseBuilder::new()
-            .description(description)
-            .content(JSON, content.build()),
-    )
-    .header(
-        "Idempotent-Replayed",
-        HeaderBuilder::new()
-            .schema(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(["true"])),
-            )
-            .description(Some(
-                "`true` when this is the stored answer to an earlier identical request.",
-            ))
-            .build(),
-    )
-    .build()
+    with_rate_limit_headers(ResponseBuilder::new().description(description).content(JSON, content.build()))
+        .header(
+            "Idempotent-Replayed",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])))
+                .description(Some("`true` when this is the stored answer to an earlier identical request."))
+                .build(),
+        )
+        .build()
 }
 
-fn request_body(
-    description: &str,
-    content: ContentBuilder,
-) -> utoipa::openapi::request_body::RequestBody {
+fn request_body(description: &str, content: ContentBuilder) -> utoipa::openapi::request_body::RequestBody {
     RequestBodyBuilder::new()
         .description(Some(description))
         .required(Some(Required::True))
@@ -633,10 +562,7 @@ fn typed_operation(kind: EventKind, data_schema: &str) -> Operation {
     let mut description = format!(
         "Event `{name}`. The event is fixed by the route: `event` may be left out, and when sent must be `{name}`."
     );
-    let mut operation = OperationBuilder::new()
-        .operation_id(Some(name))
-        .summary(Some(kind.summary()))
-        .tag(tag(kind));
+    let mut operation = OperationBuilder::new().operation_id(Some(name)).summary(Some(kind.summary())).tag(tag(kind));
     if let Some(entity) = kind.target() {
         let field = id_field(entity);
         let label = entity_label(entity);
@@ -648,9 +574,7 @@ fn typed_operation(kind: EventKind, data_schema: &str) -> Operation {
                 .name(field)
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
-                .description(Some(format!(
-                    "Id of the {label} (a positive whole number, else 400)."
-                )))
+                .description(Some(format!("Id of the {label} (a positive whole number, else 400).")))
                 .schema(Some(
                     ObjectBuilder::new()
                         .schema_type(Type::Integer)
@@ -665,9 +589,7 @@ fn typed_operation(kind: EventKind, data_schema: &str) -> Operation {
         "200",
         success_response(
             kind.success_message(),
-            ContentBuilder::new()
-                .schema(Some(schema_ref(&response_schema(kind))))
-                .example(Some(response_example)),
+            ContentBuilder::new().schema(Some(schema_ref(&response_schema(kind)))).example(Some(response_example)),
         ),
     );
     operation
@@ -675,9 +597,7 @@ fn typed_operation(kind: EventKind, data_schema: &str) -> Operation {
         .parameters(Some(webhook_headers()))
         .request_body(Some(request_body(
             &format!("The `{name}` envelope; `data` is `{data_schema}`."),
-            ContentBuilder::new()
-                .schema(Some(schema_ref(&typed_request_schema(kind))))
-                .example(Some(request_example)),
+            ContentBuilder::new().schema(Some(schema_ref(&typed_request_schema(kind)))).example(Some(request_example)),
         )))
         .responses(webhook_errors(responses, Some(kind)).build())
         .build()
@@ -703,59 +623,30 @@ fn generic_example(kind: EventKind) -> (Value, Value) {
 /// `POST /incoming`: every event, chosen by `event`.
 fn generic_operation() -> Operation {
     let mapping = |schema: fn(EventKind) -> String| {
-        EventKind::ALL.into_iter().map(move |kind| {
-            (
-                kind.name(),
-                format!("#/components/schemas/{}", schema(kind)),
-            )
-        })
+        EventKind::ALL.into_iter().map(move |kind| (kind.name(), format!("#/components/schemas/{}", schema(kind))))
     };
     let request_schema = EventKind::ALL
         .into_iter()
-        .fold(OneOfBuilder::new(), |one_of, kind| {
-            one_of.item(schema_ref(&generic_request_schema(kind)))
-        })
-        .discriminator(Some(Discriminator::with_mapping(
-            "event",
-            mapping(generic_request_schema),
-        )));
+        .fold(OneOfBuilder::new(), |one_of, kind| one_of.item(schema_ref(&generic_request_schema(kind))))
+        .discriminator(Some(Discriminator::with_mapping("event", mapping(generic_request_schema))));
     // `anyOf`: answers of different events can have the same shape.
     let response_schema = EventKind::ALL
         .into_iter()
-        .fold(AnyOfBuilder::new(), |any_of, kind| {
-            any_of.item(schema_ref(&response_schema(kind)))
-        });
+        .fold(AnyOfBuilder::new(), |any_of, kind| any_of.item(schema_ref(&response_schema(kind))));
     let (requests, responses): (Vec<_>, Vec<_>) = EventKind::ALL
         .into_iter()
         .map(|kind| {
             let (request, response) = generic_example(kind);
             (
-                (
-                    kind.name(),
-                    ExampleBuilder::new()
-                        .summary(kind.summary())
-                        .value(Some(request))
-                        .build(),
-                ),
-                (
-                    kind.name(),
-                    ExampleBuilder::new()
-                        .summary(kind.success_message())
-                        .value(Some(response))
-                        .build(),
-                ),
+                (kind.name(), ExampleBuilder::new().summary(kind.summary()).value(Some(request)).build()),
+                (kind.name(), ExampleBuilder::new().summary(kind.success_message()).value(Some(response)).build()),
             )
         })
         .unzip();
     let events = EventKind::ALL
         .iter()
         .map(|kind| match kind.target() {
-            Some(entity) => format!(
-                "- `{}`: {} (`data.{}` required)",
-                kind.name(),
-                kind.summary(),
-                id_field(entity)
-            ),
+            Some(entity) => format!("- `{}`: {} (`data.{}` required)", kind.name(), kind.summary(), id_field(entity)),
             None => format!("- `{}`: {}", kind.name(), kind.summary()),
         })
         .collect::<Vec<_>>()
@@ -771,9 +662,7 @@ fn generic_operation() -> Operation {
     );
     let ok = success_response(
         "The event was applied (the answer of its typed route).",
-        ContentBuilder::new()
-            .schema(Some(response_schema))
-            .examples_from_iter(responses),
+        ContentBuilder::new().schema(Some(response_schema)).examples_from_iter(responses),
     );
     OperationBuilder::new()
         .operation_id(Some("incoming"))
@@ -783,9 +672,7 @@ fn generic_operation() -> Operation {
         .parameters(Some(webhook_headers()))
         .request_body(Some(request_body(
             "An envelope whose `event` selects the event and the shape of `data`.",
-            ContentBuilder::new()
-                .schema(Some(request_schema))
-                .examples_from_iter(requests),
+            ContentBuilder::new().schema(Some(request_schema)).examples_from_iter(requests),
         )))
         .responses(webhook_errors(ResponsesBuilder::new().response("200", ok), None).build())
         .build()
@@ -816,39 +703,26 @@ fn admin_security() -> SecurityRequirement {
 }
 
 fn list_logs_operation() -> Operation {
-    let integer = || {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-    };
+    let integer =
+        || ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
     let date_time = || {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+        ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
     };
     let parameters = vec![
         query_parameter(
             "page",
             "Page number, from 1.",
-            integer()
-                .minimum(Some(1))
-                .maximum(Some(i32::MAX))
-                .default(Some(json!(1))),
+            integer().minimum(Some(1)).maximum(Some(i32::MAX)).default(Some(json!(1))),
         ),
         query_parameter(
             "page_size",
             "Rows per page.",
-            integer()
-                .minimum(Some(1))
-                .maximum(Some(MAX_PAGE_SIZE))
-                .default(Some(json!(20))),
+            integer().minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE)).default(Some(json!(20))),
         ),
         query_parameter(
             "direction",
             "Only this direction.",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(["incoming", "outgoing"])),
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["incoming", "outgoing"])),
         ),
         query_parameter(
             "is_successful",
@@ -858,44 +732,23 @@ fn list_logs_operation() -> Operation {
         query_parameter(
             "event",
             "Only this event name (exact).",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .examples(["new_lead"]),
+            ObjectBuilder::new().schema_type(Type::String).examples(["new_lead"]),
         ),
         query_parameter(
             "entity_type",
             "Only calls that touched this kind of record: `pre_lead`, `lead` or `customer`.",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .examples(["lead"]),
+            ObjectBuilder::new().schema_type(Type::String).examples(["lead"]),
         ),
-        query_parameter(
-            "entity_id",
-            "Only calls that touched the record with this id.",
-            integer().minimum(Some(1)),
-        ),
-        query_parameter(
-            "since",
-            "Only calls received at or after this instant (RFC 3339).",
-            date_time(),
-        ),
-        query_parameter(
-            "until",
-            "Only calls received before this instant (RFC 3339).",
-            date_time(),
-        ),
+        query_parameter("entity_id", "Only calls that touched the record with this id.", integer().minimum(Some(1))),
+        query_parameter("since", "Only calls received at or after this instant (RFC 3339).", date_time()),
+        query_parameter("until", "Only calls received before this instant (RFC 3339).", date_time()),
     ];
     let responses = ResponsesBuilder::new()
         .response(
             "200",
             ResponseBuilder::new()
                 .description("One page of the log.")
-                .content(
-                    JSON,
-                    ContentBuilder::new()
-                        .schema(Some(schema_ref("LogPage")))
-                        .build(),
-                ),
+                .content(JSON, ContentBuilder::new().schema(Some(schema_ref("LogPage"))).build()),
         )
         .response(
             "400",
@@ -917,12 +770,7 @@ fn list_logs_operation() -> Operation {
         .tag(TAG_LOGS)
         .parameters(Some(parameters))
         .security(admin_security())
-        .responses(
-            admin_errors(responses)
-                .response("429", rate_limited())
-                .response("500", internal_error())
-                .build(),
-        )
+        .responses(admin_errors(responses).response("429", rate_limited()).response("500", internal_error()).build())
         .build()
 }
 
@@ -932,12 +780,7 @@ fn get_log_operation() -> Operation {
             "200",
             ResponseBuilder::new()
                 .description("The log entry.")
-                .content(
-                    JSON,
-                    ContentBuilder::new()
-                        .schema(Some(schema_ref("LogOut")))
-                        .build(),
-                ),
+                .content(JSON, ContentBuilder::new().schema(Some(schema_ref("LogOut"))).build()),
         )
         .response(
             "400",
@@ -947,21 +790,13 @@ fn get_log_operation() -> Operation {
             ),
         );
     let responses = admin_errors(responses)
-        .response(
-            "404",
-            error_response(
-                "No log entry with this id.",
-                json!({"detail": "Webhook log not found"}),
-            ),
-        )
+        .response("404", error_response("No log entry with this id.", json!({"detail": "Webhook log not found"})))
         .response("429", rate_limited())
         .response("500", internal_error());
     OperationBuilder::new()
         .operation_id(Some("get_log"))
         .summary(Some("Get one webhook log entry"))
-        .description(Some(
-            "Needs the admin bearer token when CRM_ADMIN_TOKEN is set.",
-        ))
+        .description(Some("Needs the admin bearer token when CRM_ADMIN_TOKEN is set."))
         .tag(TAG_LOGS)
         .parameter(
             ParameterBuilder::new()
@@ -983,12 +818,7 @@ fn get_log_operation() -> Operation {
 
 fn status_object(status: &str) -> ObjectBuilder {
     ObjectBuilder::new()
-        .property(
-            "status",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some([status])),
-        )
+        .property("status", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([status])))
         .required("status")
 }
 
@@ -1006,10 +836,7 @@ fn json_ok(description: &str, status: &str) -> Response {
         .description(description)
         .content(
             JSON,
-            ContentBuilder::new()
-                .schema(Some(status_object(status)))
-                .example(Some(json!({"status": status})))
-                .build(),
+            ContentBuilder::new().schema(Some(status_object(status))).example(Some(json!({"status": status}))).build(),
         )
         .build()
 }
@@ -1037,19 +864,10 @@ pub fn document() -> OpenApi {
         let (data, answer) = event_types(kind);
         let data_schema = data(&mut schemas);
         let answer_schema = answer(&mut schemas);
-        schemas.insert(
-            generic_request_schema(kind),
-            envelope(kind, &data_schema, true).into(),
-        );
-        schemas.insert(
-            response_schema(kind),
-            success_body(kind, &answer_schema).into(),
-        );
+        schemas.insert(generic_request_schema(kind), envelope(kind, &data_schema, true).into());
+        schemas.insert(response_schema(kind), success_body(kind, &answer_schema).into());
         if let Some(path) = kind.path() {
-            schemas.insert(
-                typed_request_schema(kind),
-                envelope(kind, &data_schema, false).into(),
-            );
+            schemas.insert(typed_request_schema(kind), envelope(kind, &data_schema, false).into());
             paths = paths.path(
                 format!("{API_BASE}{path}"),
                 PathItem::new(HttpMethod::Post, typed_operation(kind, &data_schema)),
@@ -1057,18 +875,9 @@ pub fn document() -> OpenApi {
         }
     }
     paths = paths
-        .path(
-            format!("{API_BASE}/incoming"),
-            PathItem::new(HttpMethod::Post, generic_operation()),
-        )
-        .path(
-            format!("{API_BASE}/logs"),
-            PathItem::new(HttpMethod::Get, list_logs_operation()),
-        )
-        .path(
-            format!("{API_BASE}/logs/{{log_id}}"),
-            PathItem::new(HttpMethod::Get, get_log_operation()),
-        )
+        .path(format!("{API_BASE}/incoming"), PathItem::new(HttpMethod::Post, generic_operation()))
+        .path(format!("{API_BASE}/logs"), PathItem::new(HttpMethod::Get, list_logs_operation()))
+        .path(format!("{API_BASE}/logs/{{log_id}}"), PathItem::new(HttpMethod::Get, get_log_operation()))
         .path(
             "/healthz",
             PathItem::new(
@@ -1087,15 +896,10 @@ pub fn document() -> OpenApi {
                 ops_operation(
                     "readyz",
                     "Readiness: the database answers",
-                    ResponsesBuilder::new()
-                        .response("200", json_ok("Ready.", "ready"))
-                        .response(
-                            "503",
-                            error_response(
-                                "The database does not answer.",
-                                json!({"detail": "Database unavailable"}),
-                            ),
-                        ),
+                    ResponsesBuilder::new().response("200", json_ok("Ready.", "ready")).response(
+                        "503",
+                        error_response("The database does not answer.", json!({"detail": "Database unavailable"})),
+                    ),
                 ),
             ),
         )
@@ -1196,10 +1000,7 @@ mod tests {
     }
 
     fn example_file(name: &str, which: &str) -> Value {
-        let path = format!(
-            "{}/docs/examples/{name}.{which}.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/docs/examples/{name}.{which}.json", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
         serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"))
     }
@@ -1228,11 +1029,8 @@ mod tests {
     fn it_has_exactly_the_served_paths() {
         let doc = document_json();
         let paths: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
-        let mut expected: BTreeSet<String> = EventKind::ALL
-            .iter()
-            .filter_map(|kind| kind.path())
-            .map(|path| format!("{API_BASE}{path}"))
-            .collect();
+        let mut expected: BTreeSet<String> =
+            EventKind::ALL.iter().filter_map(|kind| kind.path()).map(|path| format!("{API_BASE}{path}")).collect();
         assert_eq!(expected.len(), 16);
         for path in ["/incoming", "/logs", "/logs/{log_id}"] {
             expected.insert(format!("{API_BASE}{path}"));
@@ -1252,12 +1050,11 @@ mod tests {
             let op = &doc["paths"][format!("{API_BASE}{path}")]["post"];
             assert_eq!(op["operationId"], kind.name());
             assert_eq!(op["summary"], kind.summary());
-            let expected_tag =
-                if kind.name().starts_with("pre_lead") || kind == EventKind::NewInquiry {
-                    "pre-leads"
-                } else {
-                    "leads"
-                };
+            let expected_tag = if kind.name().starts_with("pre_lead") || kind == EventKind::NewInquiry {
+                "pre-leads"
+            } else {
+                "leads"
+            };
             assert_eq!(op["tags"], json!([expected_tag]), "{}", kind.name());
             let params = op["parameters"].as_array().unwrap();
             let path_params: Vec<&Value> = params.iter().filter(|p| p["in"] == "path").collect();
@@ -1274,34 +1071,21 @@ mod tests {
                     assert!(op["responses"]["404"].is_null(), "{}", kind.name());
                 }
             }
-            for header in [
-                "X-Webhook-Signature",
-                "webhook-id",
-                "webhook-timestamp",
-                "webhook-signature",
-                "Idempotency-Key",
-            ] {
+            for header in
+                ["X-Webhook-Signature", "webhook-id", "webhook-timestamp", "webhook-signature", "Idempotency-Key"]
+            {
                 assert!(
-                    params.iter().any(|p| p["in"] == "header"
-                        && p["name"] == header
-                        && p["required"] == false),
+                    params.iter().any(|p| p["in"] == "header" && p["name"] == header && p["required"] == false),
                     "{} lacks {header}",
                     kind.name()
                 );
             }
             for status in ["200", "400", "401", "409", "413", "415", "429", "500"] {
-                assert!(
-                    op["responses"][status].is_object(),
-                    "{} lacks {status}",
-                    kind.name()
-                );
+                assert!(op["responses"][status].is_object(), "{} lacks {status}", kind.name());
             }
             assert_eq!(op["requestBody"]["required"], true);
             let envelope = &doc["components"]["schemas"][typed_request_schema(kind)];
-            assert_eq!(
-                envelope["properties"]["event"]["enum"],
-                json!([kind.name()])
-            );
+            assert_eq!(envelope["properties"]["event"]["enum"], json!([kind.name()]));
             assert_eq!(envelope["required"], json!(["data"]));
         }
     }
@@ -1313,20 +1097,13 @@ mod tests {
         let mut found = Vec::new();
         refs(&doc, &mut found);
         // The discriminator mapping points at schemas too.
-        let mapping = &doc["paths"][format!("{API_BASE}/incoming")]["post"]["requestBody"]
-            ["content"][JSON]["schema"]["discriminator"]["mapping"];
-        found.extend(
-            mapping
-                .as_object()
-                .unwrap()
-                .values()
-                .map(|v| v.as_str().unwrap().to_string()),
-        );
+        let mapping = &doc["paths"][format!("{API_BASE}/incoming")]["post"]["requestBody"]["content"][JSON]["schema"]
+            ["discriminator"]["mapping"];
+        found.extend(mapping.as_object().unwrap().values().map(|v| v.as_str().unwrap().to_string()));
         assert!(found.len() > 50, "{}", found.len());
         for target in found {
-            let name = target
-                .strip_prefix("#/components/schemas/")
-                .unwrap_or_else(|| panic!("unexpected $ref {target}"));
+            let name =
+                target.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {target}"));
             assert!(schemas.contains_key(name), "$ref {target} does not resolve");
         }
         for name in [
@@ -1379,34 +1156,15 @@ mod tests {
             let envelope = &doc["components"]["schemas"][generic_request_schema(kind)];
             assert_eq!(envelope["required"], json!(["data", "event"]));
             if let Some(entity) = kind.target() {
-                assert!(
-                    example["data"][id_field(entity)].is_i64(),
-                    "{}",
-                    kind.name()
-                );
+                assert!(example["data"][id_field(entity)].is_i64(), "{}", kind.name());
                 let mut without_id = example.clone();
-                without_id["data"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove(id_field(entity));
+                without_id["data"].as_object_mut().unwrap().remove(id_field(entity));
                 assert_eq!(without_id, example_file(kind.name(), "request"));
             }
         }
-        assert_eq!(
-            examples["order_created"]["value"]["data"]["order_id"],
-            "SO-1001"
-        );
-        assert_eq!(
-            examples["payment_received"]["value"]["data"]["payment_id"],
-            "PAY-9001"
-        );
-        assert_eq!(
-            op["responses"]["200"]["content"][JSON]["schema"]["anyOf"]
-                .as_array()
-                .unwrap()
-                .len(),
-            18
-        );
+        assert_eq!(examples["order_created"]["value"]["data"]["order_id"], "SO-1001");
+        assert_eq!(examples["payment_received"]["value"]["data"]["payment_id"], "PAY-9001");
+        assert_eq!(op["responses"]["200"]["content"][JSON]["schema"]["anyOf"].as_array().unwrap().len(), 18);
     }
 
     #[test]
@@ -1433,45 +1191,19 @@ mod tests {
     #[test]
     fn the_log_routes_need_the_admin_token() {
         let doc = document_json();
-        assert_eq!(
-            doc["components"]["securitySchemes"][ADMIN_TOKEN]["type"],
-            "http"
-        );
-        assert_eq!(
-            doc["components"]["securitySchemes"][ADMIN_TOKEN]["scheme"],
-            "bearer"
-        );
+        assert_eq!(doc["components"]["securitySchemes"][ADMIN_TOKEN]["type"], "http");
+        assert_eq!(doc["components"]["securitySchemes"][ADMIN_TOKEN]["scheme"], "bearer");
         let list = &doc["paths"][format!("{API_BASE}/logs")]["get"];
-        let names: Vec<&str> = list["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["name"].as_str().unwrap())
-            .collect();
+        let names: Vec<&str> =
+            list["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert_eq!(
             names,
-            [
-                "page",
-                "page_size",
-                "direction",
-                "is_successful",
-                "event",
-                "entity_type",
-                "entity_id",
-                "since",
-                "until"
-            ]
+            ["page", "page_size", "direction", "is_successful", "event", "entity_type", "entity_id", "since", "until"]
         );
         assert_eq!(list["parameters"][1]["schema"]["maximum"], 100);
-        assert_eq!(
-            list["responses"]["200"]["content"][JSON]["schema"]["$ref"],
-            "#/components/schemas/LogPage"
-        );
+        assert_eq!(list["responses"]["200"]["content"][JSON]["schema"]["$ref"], "#/components/schemas/LogPage");
         let one = &doc["paths"][format!("{API_BASE}/logs/{{log_id}}")]["get"];
-        assert_eq!(
-            one["responses"]["200"]["content"][JSON]["schema"]["$ref"],
-            "#/components/schemas/LogOut"
-        );
+        assert_eq!(one["responses"]["200"]["content"][JSON]["schema"]["$ref"], "#/components/schemas/LogOut");
         for op in [list, one] {
             assert_eq!(op["security"], json!([{"admin_token": []}]));
         }

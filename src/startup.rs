@@ -32,14 +32,11 @@ pub struct Application {
 
 /// Connects and migrates the database, and assembles the routes on `listener`.
 pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
-    let verifier = Verifier::new(&config.webhook_secrets).map_err(|reason| anyhow::anyhow!("CRM_WEBHOOK_SECRET: {reason}"))?;
+    let verifier =
+        Verifier::new(&config.webhook_secrets).map_err(|reason| anyhow::anyhow!("CRM_WEBHOOK_SECRET: {reason}"))?;
     let db = Db::connect(&config).await?;
-    let state = AppState {
-        db: db.clone(),
-        config: Arc::new(config),
-        verifier: Arc::new(verifier),
-        metrics: Arc::default(),
-    };
+    let state =
+        AppState { db: db.clone(), config: Arc::new(config), verifier: Arc::new(verifier), metrics: Arc::default() };
     spawn_idempotency_purge(db.clone());
     let router = router(state);
     Ok(Application { local_addr: listener.local_addr()?, listener, router, db })

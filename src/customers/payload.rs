@@ -14,7 +14,9 @@ pub struct ExternalRef(pub String);
 impl<'de> Deserialize<'de> for ExternalRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match serde_json::Value::deserialize(deserializer)? {
-            serde_json::Value::String(s) if !s.trim().is_empty() && s.len() <= 128 => Ok(ExternalRef(s.trim().to_string())),
+            serde_json::Value::String(s) if !s.trim().is_empty() && s.len() <= 128 => {
+                Ok(ExternalRef(s.trim().to_string()))
+            }
             serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Ok(ExternalRef(n.to_string())),
             _ => Err(D::Error::custom("must be a non-empty string of at most 128 characters or a whole number")),
         }

@@ -124,7 +124,11 @@ async fn totals(conn: &mut AnyConnection, customer_id: i64) -> Result<Totals, Ap
 }
 
 /// Returns the totals and whether this order was new (false: already recorded, not counted).
-pub async fn record_order(conn: &mut AnyConnection, input: OrderIn, ctx: &EventContext) -> Result<(Totals, bool), AppError> {
+pub async fn record_order(
+    conn: &mut AnyConnection,
+    input: OrderIn,
+    ctx: &EventContext,
+) -> Result<(Totals, bool), AppError> {
     let customer_id = lock(conn, &input.customer()?).await?;
     let value = input.value()?;
     let now = time::now();

@@ -3,8 +3,8 @@
 //! are `$1, $2, …`, which both SQLite and PostgreSQL accept.
 
 use sqlx::any::AnyArguments;
-use sqlx::AnyConnection;
 use sqlx::query::Query;
+use sqlx::AnyConnection;
 use sqlx::{Any, Row};
 
 #[derive(Clone, Debug)]

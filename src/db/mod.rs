@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use sqlx::any::AnyPoolOptions;
-use sqlx::AnyConnection;
 use sqlx::migrate::Migrator;
+use sqlx::AnyConnection;
 use sqlx::{AnyPool, Connection, Executor};
 
 use crate::config::{Config, SqliteSynchronous};
@@ -45,9 +45,8 @@ impl Db {
         sqlx::any::install_default_drivers();
         let (engine, url) = engine_and_url(&config.database_url)?;
         let pragmas = sqlite_pragmas(config.sqlite_synchronous);
-        let mut options = AnyPoolOptions::new()
-            .max_connections(config.db_max_connections)
-            .acquire_timeout(Duration::from_secs(10));
+        let mut options =
+            AnyPoolOptions::new().max_connections(config.db_max_connections).acquire_timeout(Duration::from_secs(10));
         if engine == Engine::Sqlite {
             let pragmas = pragmas.clone();
             options = options.after_connect(move |conn, _meta| {

@@ -54,9 +54,8 @@ impl Writer {
             .send(Message::Job(Queued { run, reply }))
             .await
             .map_err(|_| AppError::internal(anyhow::anyhow!("the database writer has stopped")))?;
-        let erased = answer
-            .await
-            .map_err(|_| AppError::internal(anyhow::anyhow!("the database writer dropped a job")))??;
+        let erased =
+            answer.await.map_err(|_| AppError::internal(anyhow::anyhow!("the database writer dropped a job")))??;
         erased
             .downcast::<T>()
             .map(|value| *value)

@@ -31,7 +31,8 @@ impl Email {
 impl<'de> Deserialize<'de> for Email {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        Email::parse(&raw).ok_or_else(|| D::Error::custom(format!("must be an email address such as name@example.com (got {raw:?})")))
+        Email::parse(&raw)
+            .ok_or_else(|| D::Error::custom(format!("must be an email address such as name@example.com (got {raw:?})")))
     }
 }
 

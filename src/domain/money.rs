@@ -41,9 +41,8 @@ impl Money {
     /// negatives and amounts beyond the supported range.
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
         let text = text.trim();
-        let decimal = Decimal::from_str(text)
-            .or_else(|_| Decimal::from_scientific(text))
-            .map_err(|_| MoneyError::NotANumber)?;
+        let decimal =
+            Decimal::from_str(text).or_else(|_| Decimal::from_scientific(text)).map_err(|_| MoneyError::NotANumber)?;
         Self::from_decimal(decimal)
     }
 

@@ -238,7 +238,7 @@ mod tests {
         #[test]
         fn a_source_never_fails_and_keeps_unknown_text(input in "\\PC{1,40}") {
             let parsed = SourceValue::parse(&input);
-            if parsed.source == Source::Other && input.trim().to_ascii_lowercase() != "other" && !input.trim().is_empty() {
+            if parsed.source == Source::Other && !input.trim().eq_ignore_ascii_case("other") && !input.trim().is_empty() {
                 prop_assert_eq!(parsed.details.as_deref(), Some(input.trim()));
             }
         }

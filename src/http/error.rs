@@ -8,11 +8,7 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{detail}")]
-    BadRequest {
-        detail: String,
-        field: Option<String>,
-        allowed: Option<Vec<String>>,
-    },
+    BadRequest { detail: String, field: Option<String>, allowed: Option<Vec<String>> },
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -102,9 +98,7 @@ impl IntoResponse for AppError {
 pub fn json_error(status: StatusCode, body: &ErrorBody) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| br#"{"detail":"Internal server error"}"#.to_vec());
     let mut response = (status, bytes).into_response();
-    response
-        .headers_mut()
-        .insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 

@@ -58,9 +58,16 @@ impl Metrics {
         for name in &names {
             let stats = &routes[*name];
             for (bound, count) in BUCKETS.iter().zip(stats.buckets.iter()) {
-                let _ = writeln!(out, "crm_http_request_duration_seconds_bucket{{route=\"{name}\",le=\"{bound}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "crm_http_request_duration_seconds_bucket{{route=\"{name}\",le=\"{bound}\"}} {count}"
+                );
             }
-            let _ = writeln!(out, "crm_http_request_duration_seconds_bucket{{route=\"{name}\",le=\"+Inf\"}} {}", stats.count);
+            let _ = writeln!(
+                out,
+                "crm_http_request_duration_seconds_bucket{{route=\"{name}\",le=\"+Inf\"}} {}",
+                stats.count
+            );
             let _ = writeln!(out, "crm_http_request_duration_seconds_sum{{route=\"{name}\"}} {}", stats.sum_seconds);
             let _ = writeln!(out, "crm_http_request_duration_seconds_count{{route=\"{name}\"}} {}", stats.count);
         }
@@ -71,7 +78,8 @@ impl Metrics {
 /// Routes are labelled by their template (`/api/v1/webhooks/incoming/lead/{lead_id}/update`), so
 /// ids do not multiply the series; unmatched paths share one label.
 pub async fn middleware(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let started = Instant::now();
     let response = next.run(req).await;
     metrics.record(&route, response.status().as_u16(), started.elapsed().as_secs_f64());
@@ -89,7 +97,10 @@ mod tests {
         metrics.record("/healthz", 200, 0.2);
         let text = metrics.render();
         assert!(text.contains("crm_http_requests_total{route=\"/healthz\",status=\"200\"} 2"), "{text}");
-        assert!(text.contains("crm_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.0025\"} 1"), "{text}");
+        assert!(
+            text.contains("crm_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.0025\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("crm_http_request_duration_seconds_count{route=\"/healthz\"} 2"), "{text}");
     }
 }

@@ -80,7 +80,11 @@ impl RateLimiter {
             limit: self.limit,
             remaining: bucket.tokens.floor() as u32,
             reset_seconds: (missing / self.per_second).ceil() as u64,
-            retry_after_seconds: if allowed { 0 } else { ((1.0 - bucket.tokens) / self.per_second).ceil().max(1.0) as u64 },
+            retry_after_seconds: if allowed {
+                0
+            } else {
+                ((1.0 - bucket.tokens) / self.per_second).ceil().max(1.0) as u64
+            },
         }
     }
 
@@ -104,7 +108,9 @@ impl RateLimiter {
         let capacity = f64::from(self.limit);
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            shard.retain(|_, b| b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * self.per_second < capacity);
+            shard.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * self.per_second < capacity
+            });
         }
     }
 

@@ -24,12 +24,13 @@ pub struct Locked {
 
 /// Locks the row for the rest of the transaction and returns its state; 404 when missing.
 pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Locked, AppError> {
-    let row = sqlx::query("update leads set updated_at = $1 where id = $2 returning lead_status, is_discarded, customer_id")
-        .bind(time::now())
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(NOT_FOUND)?;
+    let row =
+        sqlx::query("update leads set updated_at = $1 where id = $2 returning lead_status, is_discarded, customer_id")
+            .bind(time::now())
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(NOT_FOUND)?;
     Ok(Locked {
         lead_status: row.try_get("lead_status")?,
         is_discarded: crate::db::flag(&row, "is_discarded")?,
@@ -42,7 +43,13 @@ pub async fn exists(conn: &mut AnyConnection, id: i64) -> Result<(), AppError> {
     found.map(|_| ()).ok_or(NOT_FOUND)
 }
 
-fn status_change<'a>(id: i64, old: Option<&'a str>, new: &'a str, remarks: Option<String>, event: &'a str) -> StatusChange<'a> {
+fn status_change<'a>(
+    id: i64,
+    old: Option<&'a str>,
+    new: &'a str,
+    remarks: Option<String>,
+    event: &'a str,
+) -> StatusChange<'a> {
     StatusChange {
         entity: EntityType::Lead,
         entity_id: id,
@@ -95,7 +102,8 @@ pub async fn create(conn: &mut AnyConnection, input: NewLeadIn, ctx: &EventConte
         row.set("source", source.source.as_str()).set("source_details", source.details);
     }
     let id = row.insert(conn, "leads").await?;
-    related::record_status_change(conn, status_change(id, None, status.as_str(), Some("Created".into()), ctx.event)).await?;
+    related::record_status_change(conn, status_change(id, None, status.as_str(), Some("Created".into()), ctx.event))
+        .await?;
     Ok(id)
 }
 
@@ -140,8 +148,11 @@ pub async fn update(conn: &mut AnyConnection, id: i64, patch: LeadPatch, ctx: &E
             return Err(converted_conflict(id, customer_id));
         }
         row.set("lead_status", status.as_str()).set("is_discarded", false);
-        related::record_status_change(conn, status_change(id, Some(&locked.lead_status), status.as_str(), None, ctx.event))
-            .await?;
+        related::record_status_change(
+            conn,
+            status_change(id, Some(&locked.lead_status), status.as_str(), None, ctx.event),
+        )
+        .await?;
     }
     row.update(conn, "leads", id).await?;
     Ok(())
@@ -173,7 +184,9 @@ pub async fn update_status(
 pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &EventContext) -> Result<(), AppError> {
     let locked = lock(conn, id).await?;
     if let Some(customer_id) = locked.customer_id {
-        return Err(AppError::Conflict(format!("Lead {id} was converted to customer {customer_id} and cannot be discarded")));
+        return Err(AppError::Conflict(format!(
+            "Lead {id} was converted to customer {customer_id} and cannot be discarded"
+        )));
     }
     if locked.is_discarded {
         return Ok(());
@@ -191,10 +204,16 @@ pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &
         .set("lead_status", new_status)
         .set("raw_payload", ctx.raw_payload.as_str());
     row.update(conn, "leads", id).await?;
-    related::record_status_change(conn, status_change(id, Some(&locked.lead_status), new_status, remarks, ctx.event)).await
+    related::record_status_change(conn, status_change(id, Some(&locked.lead_status), new_status, remarks, ctx.event))
+        .await
 }
 
-pub async fn add_activity(conn: &mut AnyConnection, id: i64, input: ActivityIn, ctx: &EventContext) -> Result<i64, AppError> {
+pub async fn add_activity(
+    conn: &mut AnyConnection,
+    id: i64,
+    input: ActivityIn,
+    ctx: &EventContext,
+) -> Result<i64, AppError> {
     exists(conn, id).await?;
     let mut row = Columns::new();
     row.set("lead_id", id)
@@ -239,10 +258,8 @@ pub async fn upsert_profile(
         .patch("notes", input.notes)
         .set("raw_payload", ctx.raw_payload.as_str())
         .set("updated_at", now.clone());
-    let existing = sqlx::query("select id from qualified_profiles where lead_id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let existing =
+        sqlx::query("select id from qualified_profiles where lead_id = $1").bind(id).fetch_optional(&mut *conn).await?;
     match existing {
         Some(found) => {
             let profile_id: i64 = found.try_get(0)?;
@@ -273,13 +290,17 @@ pub async fn convert(
     }
     let (customer_id, code) = customers::store::create_from_lead(conn, id, input, ctx).await?;
     let mut row = Columns::new();
-    row.set("customer_id", customer_id)
-        .set("converted_at", time::now())
-        .set("lead_status", LeadStatus::Won.as_str());
+    row.set("customer_id", customer_id).set("converted_at", time::now()).set("lead_status", LeadStatus::Won.as_str());
     row.update(conn, "leads", id).await?;
     related::record_status_change(
         conn,
-        status_change(id, Some(&locked.lead_status), LeadStatus::Won.as_str(), Some(format!("Converted to customer {code}")), ctx.event),
+        status_change(
+            id,
+            Some(&locked.lead_status),
+            LeadStatus::Won.as_str(),
+            Some(format!("Converted to customer {code}")),
+            ctx.event,
+        ),
     )
     .await?;
     Ok((customer_id, code))

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::AnyConnection;
 use sqlx::query::Query;
+use sqlx::AnyConnection;
 use sqlx::{Any, AnyPool, Row};
 
 use crate::db::columns::Columns;
@@ -187,11 +187,8 @@ pub async fn list(pool: &AnyPool, filter: &Filter, page: i64, page_size: i64) ->
     let count_sql = format!("select count(*) from webhook_logs{clause}");
     let total: i64 = bind_args(sqlx::query(&count_sql), &args).fetch_one(pool).await?.try_get(0)?;
     let n = args.len();
-    let page_sql = format!(
-        "select {COLUMNS} from webhook_logs{clause} order by id desc limit ${} offset ${}",
-        n + 1,
-        n + 2
-    );
+    let page_sql =
+        format!("select {COLUMNS} from webhook_logs{clause} order by id desc limit ${} offset ${}", n + 1, n + 2);
     let rows = bind_args(sqlx::query(&page_sql), &args)
         .bind(page_size)
         .bind((page - 1).saturating_mul(page_size))

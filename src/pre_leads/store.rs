@@ -101,7 +101,12 @@ fn converted_conflict(id: i64, lead_id: i64) -> AppError {
     AppError::Conflict(format!("Pre-lead {id} was converted to lead {lead_id}; its status can no longer change"))
 }
 
-pub async fn update(conn: &mut AnyConnection, id: i64, patch: PreLeadPatch, ctx: &EventContext) -> Result<(), AppError> {
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    patch: PreLeadPatch,
+    ctx: &EventContext,
+) -> Result<(), AppError> {
     let locked = lock(conn, id).await?;
     let mut row = Columns::new();
     row.patch("first_name", patch.first_name)
@@ -189,7 +194,9 @@ pub async fn update_status(
 pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &EventContext) -> Result<(), AppError> {
     let locked = lock(conn, id).await?;
     if let Some(lead_id) = locked.converted_lead_id {
-        return Err(AppError::Conflict(format!("Pre-lead {id} was converted to lead {lead_id} and cannot be discarded")));
+        return Err(AppError::Conflict(format!(
+            "Pre-lead {id} was converted to lead {lead_id} and cannot be discarded"
+        )));
     }
     if locked.is_discarded {
         return Ok(());

@@ -73,13 +73,15 @@ pub async fn add_contact(
 ) -> Result<i64, AppError> {
     let is_primary = contact.is_primary.unwrap_or(false);
     if is_primary {
-        sqlx::query("update contacts set is_primary = $1 where entity_type = $2 and entity_id = $3 and is_primary = $4")
-            .bind(false)
-            .bind(entity.as_str())
-            .bind(entity_id)
-            .bind(true)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "update contacts set is_primary = $1 where entity_type = $2 and entity_id = $3 and is_primary = $4",
+        )
+        .bind(false)
+        .bind(entity.as_str())
+        .bind(entity_id)
+        .bind(true)
+        .execute(&mut *conn)
+        .await?;
     }
     let mut row = Columns::new();
     row.set("entity_type", entity.as_str())

@@ -118,7 +118,11 @@ pub struct Outcome {
 }
 
 fn outcome(kind: EventKind, data: impl Serialize, entity: (EntityType, i64)) -> Result<Outcome, AppError> {
-    Ok(Outcome { message: kind.success_message(), data: serde_json::to_value(data).map_err(AppError::internal)?, entity })
+    Ok(Outcome {
+        message: kind.success_message(),
+        data: serde_json::to_value(data).map_err(AppError::internal)?,
+        entity,
+    })
 }
 
 /// `data` of create, update and discard answers for pre-leads.

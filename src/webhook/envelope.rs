@@ -78,7 +78,17 @@ mod tests {
     #[test]
     fn hostile_bodies_are_clear_400s() {
         let deep = "[".repeat(100_000);
-        for body in [&b""[..], b"   ", b"{", b"[]", b"\"x\"", b"{\"a\":1e999}", b"{\"a\":\"\\u0000\"}", b"\xff\xfe", deep.as_bytes()] {
+        for body in [
+            &b""[..],
+            b"   ",
+            b"{",
+            b"[]",
+            b"\"x\"",
+            b"{\"a\":1e999}",
+            b"{\"a\":\"\\u0000\"}",
+            b"\xff\xfe",
+            deep.as_bytes(),
+        ] {
             let err = parse(body).unwrap_err();
             assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST, "{:?}", String::from_utf8_lossy(body));
         }

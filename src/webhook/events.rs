@@ -81,11 +81,16 @@ impl EventKind {
     /// `data.pre_lead_id` / `data.lead_id` (generic route). `None` for creates and customer events.
     pub fn target(self) -> Option<EntityType> {
         match self {
-            PreLeadUpdate | PreLeadDiscard | PreLeadContactAdd | PreLeadMemoAdd | PreLeadStatusUpdate | PreLeadConvert => {
-                Some(EntityType::PreLead)
-            }
-            LeadUpdate | LeadDiscard | LeadContactAdd | LeadActivityAdd | LeadQualifiedProfileUpdate | LeadMemoAdd
-            | LeadStatusUpdate | LeadConvert => Some(EntityType::Lead),
+            PreLeadUpdate | PreLeadDiscard | PreLeadContactAdd | PreLeadMemoAdd | PreLeadStatusUpdate
+            | PreLeadConvert => Some(EntityType::PreLead),
+            LeadUpdate
+            | LeadDiscard
+            | LeadContactAdd
+            | LeadActivityAdd
+            | LeadQualifiedProfileUpdate
+            | LeadMemoAdd
+            | LeadStatusUpdate
+            | LeadConvert => Some(EntityType::Lead),
             NewInquiry | NewLead | OrderCreated | PaymentReceived => None,
         }
     }

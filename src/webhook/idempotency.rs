@@ -90,6 +90,7 @@ pub async fn store(conn: &mut AnyConnection, key: &IdempotencyKey, status: u16, 
 /// Deletes keys older than the retention; returns how many.
 pub async fn purge(conn: &mut AnyConnection) -> Result<u64, AppError> {
     let cutoff = time::format(chrono::Utc::now() - chrono::Duration::hours(RETENTION_HOURS));
-    let done = sqlx::query("delete from idempotency_keys where created_at < $1").bind(cutoff).execute(&mut *conn).await?;
+    let done =
+        sqlx::query("delete from idempotency_keys where created_at < $1").bind(cutoff).execute(&mut *conn).await?;
     Ok(done.rows_affected())
 }

@@ -65,7 +65,12 @@ impl IntoResponse for Answer {
     }
 }
 
-pub async fn handle(state: AppState, expected: Option<EventKind>, path_id: Option<String>, req: WebhookRequest) -> Response {
+pub async fn handle(
+    state: AppState,
+    expected: Option<EventKind>,
+    path_id: Option<String>,
+    req: WebhookRequest,
+) -> Response {
     let started = Instant::now();
     let WebhookRequest { method, path, headers, remote_addr, request_id, body } = req;
     let mut log = NewLog {
@@ -124,12 +129,7 @@ fn prepare(
     };
     let idempotency = idempotency::from_headers(headers, path, &body)?;
     log.idempotency_key = idempotency.as_ref().map(|k| k.key.clone());
-    let ctx = EventContext {
-        kind,
-        event: kind.name(),
-        received_from: envelope.source,
-        raw_payload: data.to_string(),
-    };
+    let ctx = EventContext { kind, event: kind.name(), received_from: envelope.source, raw_payload: data.to_string() };
     let command = Command::parse(kind, target_id, data)?;
     Ok(Prepared { command, ctx, idempotency })
 }
@@ -241,10 +241,7 @@ async fn run_in_transaction(
 async fn reject(state: &AppState, err: AppError, mut log: NewLog, started: Instant) -> Response {
     let answer = error_answer(&err);
     finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
-    let written = state
-        .db
-        .write(move |conn| Box::pin(async move { Ok(log_store::insert(conn, &log).await?) }))
-        .await;
+    let written = state.db.write(move |conn| Box::pin(async move { Ok(log_store::insert(conn, &log).await?) })).await;
     if let Err(log_err) = written {
         log_err.log_if_internal();
     }

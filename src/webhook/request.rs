@@ -43,10 +43,8 @@ impl FromRequest<AppState> for WebhookRequest {
 /// Reads at most `limit` bytes within `timeout`: 413 beyond the limit (told by Content-Length
 /// before reading, when given), 408 when the client is too slow.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout: Duration) -> Result<Bytes, AppError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(AppError::PayloadTooLarge);
     }

@@ -222,7 +222,9 @@ mod tests {
         let body = br#"{"event":"new_lead"}"#;
         let signature = sign_headers("second", "id", 0, body)[0].1.clone();
         let v = verifier(&["first", "second"]);
-        for form in [signature.clone(), format!("sha256={signature}"), signature.to_uppercase(), format!("SHA256={signature}")] {
+        for form in
+            [signature.clone(), format!("sha256={signature}"), signature.to_uppercase(), format!("SHA256={signature}")]
+        {
             let mut headers = HeaderMap::new();
             headers.insert(HEX_HEADER, HeaderValue::from_str(&form).unwrap());
             v.verify(&headers, body, 0).unwrap();

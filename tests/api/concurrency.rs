@@ -18,9 +18,14 @@ async fn concurrent_converts_create_exactly_one_customer(engine: Engine) {
     let conflicts = replies.iter().filter(|r| r.status == 409).count();
     assert_eq!((ok, conflicts), (1, CONCURRENT - 1), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
     assert_eq!(app.scalar_i64("select count(*) from customers").await, 1);
-    let won = app.scalar_i64(&format!("select count(*) from status_history where entity_id = {lead} and new_status = 'won'")).await;
+    let won = app
+        .scalar_i64(&format!("select count(*) from status_history where entity_id = {lead} and new_status = 'won'"))
+        .await;
     assert_eq!(won, 1);
-    assert_eq!(app.scalar_i64("select count(*) from webhook_logs where event = 'lead_convert'").await, CONCURRENT as i64);
+    assert_eq!(
+        app.scalar_i64("select count(*) from webhook_logs where event = 'lead_convert'").await,
+        CONCURRENT as i64
+    );
 }
 
 async fn concurrent_pre_lead_converts_create_exactly_one_lead(engine: Engine) {
@@ -39,11 +44,14 @@ async fn concurrent_status_updates_leave_a_history_without_gaps(engine: Engine) 
     let lead = app.create_lead().await;
     let statuses = ["contacted", "qualified", "proposal_sent", "negotiation"];
     let path = format!("/incoming/lead/{lead}/status/update");
-    let bodies: Vec<_> = (0..CONCURRENT).map(|i| json!({"data": {"lead_status": statuses[i % statuses.len()]}})).collect();
+    let bodies: Vec<_> =
+        (0..CONCURRENT).map(|i| json!({"data": {"lead_status": statuses[i % statuses.len()]}})).collect();
     let replies = join_all(bodies.iter().map(|body| app.post(&path, body))).await;
     assert!(replies.iter().all(|r| r.status == 200));
     let mut chain: Vec<(Option<String>, String)> = Vec::new();
-    let total = app.scalar_i64(&format!("select count(*) from status_history where entity_type = 'lead' and entity_id = {lead}")).await;
+    let total = app
+        .scalar_i64(&format!("select count(*) from status_history where entity_type = 'lead' and entity_id = {lead}"))
+        .await;
     assert_eq!(total, CONCURRENT as i64 + 1);
     for offset in 0..total {
         let sql = |col: &str| {
@@ -62,7 +70,8 @@ async fn concurrent_duplicates_with_one_idempotency_key_apply_once(engine: Engin
     let Some(app) = spawn_app(engine).await else { return };
     let body = json!({"event": "new_lead", "data": {"company_name": "Once Ltd"}}).to_string();
     let replies = join_all(
-        (0..CONCURRENT).map(|_| app.post_raw("/incoming/lead/create", body.as_bytes(), &[("idempotency-key", "order-42")])),
+        (0..CONCURRENT)
+            .map(|_| app.post_raw("/incoming/lead/create", body.as_bytes(), &[("idempotency-key", "order-42")])),
     )
     .await;
     assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
@@ -79,7 +88,11 @@ async fn two_instances_on_one_database_keep_conversions_and_idempotency_once(eng
     let lead = first.create_lead().await;
     let path = format!("/incoming/lead/{lead}/convert");
     let body = json!({"data": {}});
-    let replies = join_all((0..CONCURRENT).map(|i| if i % 2 == 0 { first.post(&path, &body) } else { second.post(&path, &body) })).await;
+    let replies =
+        join_all(
+            (0..CONCURRENT).map(|i| if i % 2 == 0 { first.post(&path, &body) } else { second.post(&path, &body) }),
+        )
+        .await;
     assert_eq!(replies.iter().filter(|r| r.status == 200).count(), 1);
     assert_eq!(first.scalar_i64("select count(*) from customers").await, 1);
 

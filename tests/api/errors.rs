@@ -9,14 +9,19 @@ use crate::on_both_engines;
 /// Counts the business rows, so a test can check a failure wrote none.
 async fn business_rows(app: &TestApp) -> i64 {
     let mut total = 0;
-    for table in ["pre_leads", "leads", "contacts", "memos", "activities", "qualified_profiles", "customers", "status_history"] {
+    for table in
+        ["pre_leads", "leads", "contacts", "memos", "activities", "qualified_profiles", "customers", "status_history"]
+    {
         total += app.scalar_i64(&format!("select count(*) from {table}")).await;
     }
     total
 }
 
 async fn failed_logs(app: &TestApp, status: u16) -> i64 {
-    let sql = format!("select count(*) from webhook_logs where response_status = {status} and is_successful = {}", false_literal(app));
+    let sql = format!(
+        "select count(*) from webhook_logs where response_status = {status} and is_successful = {}",
+        false_literal(app)
+    );
     app.scalar_i64(&sql).await
 }
 
@@ -44,22 +49,74 @@ async fn bad_input_is_a_400_that_names_the_problem_and_writes_only_a_log_row(eng
         ("/incoming/lead/create".into(), b"[1, 2]".to_vec(), "must be a JSON object"),
         ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":"x"}"#.to_vec(), "data must be a JSON object"),
         ("/incoming/lead/create".into(), br#"{"event":"new_lead"}"#.to_vec(), "data is required"),
-        ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":{"company_name":"A","expected_value":"lots"}}"#.to_vec(), "expected_value must be an amount"),
-        ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":{"company_name":"A","expected_value":1.005}}"#.to_vec(), "two decimal places"),
-        ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":{"company_name":"A","email":"not-an-email"}}"#.to_vec(), "email must be an email address"),
-        ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":{"last_name":"Only"}}"#.to_vec(), "first_name or company_name is required"),
-        ("/incoming/lead/create".into(), br#"{"event":"pre_lead_update","data":{"company_name":"A"}}"#.to_vec(), "does not match this endpoint"),
-        ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":{"company_name":"A","priority":"urgent"}}"#.to_vec(), "priority must be one of: low, medium, high, critical"),
-        ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":{"company_name":"A","assigned_to":"Bob"}}"#.to_vec(), "assigned_to"),
+        (
+            "/incoming/lead/create".into(),
+            br#"{"event":"new_lead","data":{"company_name":"A","expected_value":"lots"}}"#.to_vec(),
+            "expected_value must be an amount",
+        ),
+        (
+            "/incoming/lead/create".into(),
+            br#"{"event":"new_lead","data":{"company_name":"A","expected_value":1.005}}"#.to_vec(),
+            "two decimal places",
+        ),
+        (
+            "/incoming/lead/create".into(),
+            br#"{"event":"new_lead","data":{"company_name":"A","email":"not-an-email"}}"#.to_vec(),
+            "email must be an email address",
+        ),
+        (
+            "/incoming/lead/create".into(),
+            br#"{"event":"new_lead","data":{"last_name":"Only"}}"#.to_vec(),
+            "first_name or company_name is required",
+        ),
+        (
+            "/incoming/lead/create".into(),
+            br#"{"event":"pre_lead_update","data":{"company_name":"A"}}"#.to_vec(),
+            "does not match this endpoint",
+        ),
+        (
+            "/incoming/lead/create".into(),
+            br#"{"event":"new_lead","data":{"company_name":"A","priority":"urgent"}}"#.to_vec(),
+            "priority must be one of: low, medium, high, critical",
+        ),
+        (
+            "/incoming/lead/create".into(),
+            br#"{"event":"new_lead","data":{"company_name":"A","assigned_to":"Bob"}}"#.to_vec(),
+            "assigned_to",
+        ),
         ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":{"company_name":"A\u0000"}}"#.to_vec(), "NUL"),
         ("/incoming/lead/create".into(), br#"{"event":"new_lead","data":{"company_name":1e999}}"#.to_vec(), "JSON"),
         ("/incoming/lead/create".into(), b"\xff\xfe{}".to_vec(), "JSON"),
-        (format!("/incoming/lead/{lead}/status/update"), br#"{"data":{"remarks":"x"}}"#.to_vec(), "lead_status is required"),
-        (format!("/incoming/lead/{lead}/status/update"), br#"{"data":{"lead_status":"working"}}"#.to_vec(), "lead_status must be one of"),
-        (format!("/incoming/lead/{lead}/status/update"), br#"{"data":{"lead_status":"won","status_date":"soon"}}"#.to_vec(), "status_date must be an RFC 3339"),
-        (format!("/incoming/lead/{lead}/activity/add"), br#"{"data":{"activity_type":"meeting","scheduled_at":"2024-13-45"}}"#.to_vec(), "scheduled_at"),
-        (format!("/incoming/lead/{lead}/activity/add"), br#"{"data":{"title":"x"}}"#.to_vec(), "activity_type is required"),
-        (format!("/incoming/lead/{lead}/memo/add"), br#"{"data":{"memo_type":"note","content":"x"}}"#.to_vec(), "memo_type must be one of"),
+        (
+            format!("/incoming/lead/{lead}/status/update"),
+            br#"{"data":{"remarks":"x"}}"#.to_vec(),
+            "lead_status is required",
+        ),
+        (
+            format!("/incoming/lead/{lead}/status/update"),
+            br#"{"data":{"lead_status":"working"}}"#.to_vec(),
+            "lead_status must be one of",
+        ),
+        (
+            format!("/incoming/lead/{lead}/status/update"),
+            br#"{"data":{"lead_status":"won","status_date":"soon"}}"#.to_vec(),
+            "status_date must be an RFC 3339",
+        ),
+        (
+            format!("/incoming/lead/{lead}/activity/add"),
+            br#"{"data":{"activity_type":"meeting","scheduled_at":"2024-13-45"}}"#.to_vec(),
+            "scheduled_at",
+        ),
+        (
+            format!("/incoming/lead/{lead}/activity/add"),
+            br#"{"data":{"title":"x"}}"#.to_vec(),
+            "activity_type is required",
+        ),
+        (
+            format!("/incoming/lead/{lead}/memo/add"),
+            br#"{"data":{"memo_type":"note","content":"x"}}"#.to_vec(),
+            "memo_type must be one of",
+        ),
         (format!("/incoming/lead/{lead}/memo/add"), br#"{"data":{}}"#.to_vec(), "content is required"),
         (format!("/incoming/lead/{lead}/contact/add"), br#"{"data":{"department":"IT"}}"#.to_vec(), "A contact needs"),
         ("/incoming/lead/abc/update".into(), br#"{"data":{}}"#.to_vec(), "lead_id must be a positive whole number"),
@@ -67,7 +124,11 @@ async fn bad_input_is_a_400_that_names_the_problem_and_writes_only_a_log_row(eng
         ("/incoming".into(), br#"{"data":{}}"#.to_vec(), "event is required"),
         ("/incoming".into(), br#"{"event":"lead_teleport","data":{}}"#.to_vec(), "Unknown event"),
         ("/incoming".into(), br#"{"event":"lead_update","data":{"city":"x"}}"#.to_vec(), "lead_id is required in data"),
-        ("/incoming".into(), br#"{"event":"pre_lead_convert","data":{"pre_lead_id":"seven"}}"#.to_vec(), "pre_lead_id must be a positive whole number"),
+        (
+            "/incoming".into(),
+            br#"{"event":"pre_lead_convert","data":{"pre_lead_id":"seven"}}"#.to_vec(),
+            "pre_lead_id must be a positive whole number",
+        ),
     ];
     let count = cases.len() as i64;
     for (path, body, detail) in &cases {
@@ -80,7 +141,8 @@ async fn bad_input_is_a_400_that_names_the_problem_and_writes_only_a_log_row(eng
 
 async fn a_value_outside_its_set_names_the_field_and_the_allowed_values(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
-    let reply = app.post("/incoming/pre-lead/create", &json!({"data": {"company_name": "A", "lead_status": "hot"}})).await;
+    let reply =
+        app.post("/incoming/pre-lead/create", &json!({"data": {"company_name": "A", "lead_status": "hot"}})).await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.body["field"], "lead_status");
     assert_eq!(
@@ -113,11 +175,17 @@ async fn unknown_records_are_404s(engine: Engine) {
     assert_error(&status, 404, "Lead not found");
     let activity = app.post("/incoming/lead/999/activity/add", &json!({"data": {"activity_type": "call"}})).await;
     assert_error(&activity, 404, "Lead not found");
-    let generic = app.post("/incoming", &json!({"event": "pre_lead_status_update", "data": {"pre_lead_id": 999, "lead_status": "working"}})).await;
+    let generic = app
+        .post(
+            "/incoming",
+            &json!({"event": "pre_lead_status_update", "data": {"pre_lead_id": 999, "lead_status": "working"}}),
+        )
+        .await;
     assert_error(&generic, 404, "Pre-lead not found");
     assert_eq!(business_rows(&app).await, 0);
     assert_eq!(failed_logs(&app, 404).await, 14);
-    let logged = app.scalar_i64("select count(*) from webhook_logs where entity_type = 'lead' and entity_id = 999").await;
+    let logged =
+        app.scalar_i64("select count(*) from webhook_logs where entity_type = 'lead' and entity_id = 999").await;
     assert_eq!(logged, 8, "a 404's log row names the record asked for");
 }
 
@@ -128,10 +196,17 @@ async fn signatures_are_required_when_a_secret_is_set(engine: Engine) {
     let unsigned = app.send(app.client.post(&url).header("content-type", "application/json").body(body.clone())).await;
     assert_error(&unsigned, 401, "Missing signature");
     let forged = app
-        .send(app.client.post(&url).header("content-type", "application/json").header("x-webhook-signature", "00".repeat(32)).body(body.clone()))
+        .send(
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-webhook-signature", "00".repeat(32))
+                .body(body.clone()),
+        )
         .await;
     assert_error(&forged, 401, "Invalid signature");
-    let stale = crm_webhooks::webhook::signature::sign_headers(crate::helpers::SECRET, "msg_1", 1_000_000, body.as_bytes());
+    let stale =
+        crm_webhooks::webhook::signature::sign_headers(crate::helpers::SECRET, "msg_1", 1_000_000, body.as_bytes());
     let mut request = app.client.post(&url).header("content-type", "application/json");
     for (name, value) in &stale[1..] {
         request = request.header(*name, value);
@@ -145,14 +220,24 @@ async fn signatures_are_required_when_a_secret_is_set(engine: Engine) {
     }
     assert_eq!(app.send(request.body(body)).await.status, 200, "Standard Webhooks headers verify");
     assert_eq!(failed_logs(&app, 401).await, 3);
-    let stored = app.scalar_text("select request_headers from webhook_logs where response_status = 401 order by id limit 1 offset 1").await.unwrap();
+    let stored = app
+        .scalar_text(
+            "select request_headers from webhook_logs where response_status = 401 order by id limit 1 offset 1",
+        )
+        .await
+        .unwrap();
     assert!(stored.contains("[redacted]") && !stored.contains(&"00".repeat(32)), "{stored}");
 }
 
 async fn without_a_secret_unsigned_calls_are_accepted(engine: Engine) {
     let Some(app) = spawn_app_with(engine, |c| c.webhook_secrets.clear()).await else { return };
     let reply = app
-        .send(app.client.post(app.webhook_url("/incoming/lead/create")).header("content-type", "application/json").body(r#"{"data":{"company_name":"A"}}"#))
+        .send(
+            app.client
+                .post(app.webhook_url("/incoming/lead/create"))
+                .header("content-type", "application/json")
+                .body(r#"{"data":{"company_name":"A"}}"#),
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
@@ -178,7 +263,11 @@ async fn a_body_that_is_not_json_is_415(engine: Engine) {
     let Some(app) = spawn_app_with(engine, |c| c.webhook_secrets.clear()).await else { return };
     let url = app.webhook_url("/incoming/lead/create");
     let body = r#"{"data":{"company_name":"A"}}"#;
-    assert_error(&app.send(app.client.post(&url).header("content-type", "text/plain").body(body)).await, 415, "application/json");
+    assert_error(
+        &app.send(app.client.post(&url).header("content-type", "text/plain").body(body)).await,
+        415,
+        "application/json",
+    );
     assert_error(&app.send(app.client.post(&url).body(body)).await, 415, "application/json");
     assert_eq!(failed_logs(&app, 415).await, 2);
 }
@@ -219,7 +308,8 @@ async fn an_internal_error_is_an_opaque_500_and_is_logged(engine: Engine) {
         sqlx::query("drop table activities").execute(&mut conn).await.unwrap();
         conn.close().await.unwrap();
     }
-    let reply = app.post(&format!("/incoming/lead/{lead}/activity/add"), &json!({"data": {"activity_type": "call"}})).await;
+    let reply =
+        app.post(&format!("/incoming/lead/{lead}/activity/add"), &json!({"data": {"activity_type": "call"}})).await;
     assert_eq!(reply.status, 500);
     assert_eq!(reply.body, json!({"detail": "Internal server error"}));
     assert!(reply.headers.contains_key("x-request-id"));

@@ -44,7 +44,8 @@ async fn too_many_or_too_large_headers_are_refused(engine: Engine) {
     let request = format!("GET /healthz HTTP/1.1\r\nhost: x\r\n{many}connection: close\r\n\r\n");
     let answer = raw_exchange(&app, request.as_bytes(), None).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
-    let huge = format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\nconnection: close\r\n\r\n", "a".repeat(100_000));
+    let huge =
+        format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\nconnection: close\r\n\r\n", "a".repeat(100_000));
     let answer = raw_exchange(&app, huge.as_bytes(), None).await;
     assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 431"), "{answer}");
     assert_eq!(app.get("/healthz").await.status, 200);

@@ -18,7 +18,8 @@ async fn a_repeat_with_the_same_key_and_body_is_replayed(engine: Engine) {
         assert_eq!(again.headers["idempotent-replayed"], "true");
     }
     assert_eq!(app.scalar_i64("select count(*) from leads").await, 3);
-    let logged = app.scalar_i64("select count(*) from webhook_logs where idempotency_key = 'key-idempotency-key'").await;
+    let logged =
+        app.scalar_i64("select count(*) from webhook_logs where idempotency_key = 'key-idempotency-key'").await;
     assert_eq!(logged, 2, "the replay is logged too");
 }
 
@@ -40,7 +41,9 @@ async fn a_failed_request_does_not_use_up_its_key(engine: Engine) {
     assert_eq!(app.post_raw("/incoming/lead/1/status/update", body, &key).await.status, 404);
     app.create_lead().await;
     assert_eq!(app.post_raw("/incoming/lead/1/status/update", body, &key).await.status, 200);
-    let bad = app.post_raw("/incoming/lead/create", br#"{"data":{"company_name":"A"}}"#, &[("idempotency-key", "has space")]).await;
+    let bad = app
+        .post_raw("/incoming/lead/create", br#"{"data":{"company_name":"A"}}"#, &[("idempotency-key", "has space")])
+        .await;
     assert_eq!(bad.status, 400);
 }
 

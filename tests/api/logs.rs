@@ -16,7 +16,10 @@ async fn logs_list_newest_first_with_pagination_and_filters(engine: Engine) {
     let page = app.get("/api/v1/webhooks/logs").await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert_eq!(page.body["total"], 4);
-    assert_eq!((page.body["page"].clone(), page.body["page_size"].clone(), page.body["total_pages"].clone()), (json!(1), json!(20), json!(1)));
+    assert_eq!(
+        (page.body["page"].clone(), page.body["page_size"].clone(), page.body["total_pages"].clone()),
+        (json!(1), json!(20), json!(1))
+    );
     let items = page.body["items"].as_array().unwrap();
     let ids: Vec<i64> = items.iter().map(|i| i["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
@@ -24,9 +27,25 @@ async fn logs_list_newest_first_with_pagination_and_filters(engine: Engine) {
     assert_eq!(
         keys,
         [
-            "id", "direction", "event", "source", "method", "path", "remote_addr", "request_headers", "request_body",
-            "response_status", "response_body", "is_successful", "error_message", "entity_type", "entity_id",
-            "idempotency_key", "duration_ms", "created_at", "processed_at"
+            "id",
+            "direction",
+            "event",
+            "source",
+            "method",
+            "path",
+            "remote_addr",
+            "request_headers",
+            "request_body",
+            "response_status",
+            "response_body",
+            "is_successful",
+            "error_message",
+            "entity_type",
+            "entity_id",
+            "idempotency_key",
+            "duration_ms",
+            "created_at",
+            "processed_at"
         ]
     );
     let newest = &items[0];
@@ -54,7 +73,10 @@ async fn logs_list_newest_first_with_pagination_and_filters(engine: Engine) {
     assert_eq!(by_event.body["items"][0]["response_body"].as_str().map(|b| b.contains("contacted")), Some(true));
     assert_eq!(app.get("/api/v1/webhooks/logs?direction=outgoing").await.body["total"], 0);
     assert_eq!(app.get("/api/v1/webhooks/logs?since=2099-01-01T00:00:00Z").await.body["total"], 0);
-    assert_eq!(app.get("/api/v1/webhooks/logs?until=2099-01-01T00:00:00Z&since=2000-01-01T00:00:00Z").await.body["total"], 4);
+    assert_eq!(
+        app.get("/api/v1/webhooks/logs?until=2099-01-01T00:00:00Z&since=2000-01-01T00:00:00Z").await.body["total"],
+        4
+    );
 
     let id = ids[1];
     let one = app.get(&format!("/api/v1/webhooks/logs/{id}")).await;
@@ -74,7 +96,13 @@ async fn logs_list_newest_first_with_pagination_and_filters(engine: Engine) {
 async fn a_log_row_keeps_the_envelope_and_never_a_secret(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
     let body = json!({"event": "new_lead", "source": "website", "data": {"company_name": "A"}, "timestamp": "2024-01-15T10:30:00Z", "signature": "client-side"});
-    let reply = app.post_raw("/incoming/lead/create", body.to_string().as_bytes(), &[("user-agent", "erp/1.0"), ("authorization", "Bearer hunter2")]).await;
+    let reply = app
+        .post_raw(
+            "/incoming/lead/create",
+            body.to_string().as_bytes(),
+            &[("user-agent", "erp/1.0"), ("authorization", "Bearer hunter2")],
+        )
+        .await;
     assert_eq!(reply.status, 200);
     let row = &app.get("/api/v1/webhooks/logs").await.body["items"][0];
     assert_eq!(row["source"], "website");
@@ -93,7 +121,10 @@ async fn a_log_row_keeps_the_envelope_and_never_a_secret(engine: Engine) {
 }
 
 async fn with_an_admin_token_the_logs_need_it(engine: Engine) {
-    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new("adm1n"))).await else { return };
+    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new("adm1n"))).await
+    else {
+        return;
+    };
     assert_eq!(app.get("/api/v1/webhooks/logs").await.status, 200, "the helper sends the token");
     for auth in [None, Some("Bearer wrong"), Some("adm1n")] {
         let mut request = app.client.get(app.url("/api/v1/webhooks/logs"));

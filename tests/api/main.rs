@@ -3,13 +3,13 @@
 
 mod helpers;
 
-mod spec_examples;
-mod stored_fields;
-mod pipeline_rules;
-mod errors;
-mod logs;
 mod concurrency;
-mod idempotency;
-mod ops;
+mod errors;
 mod examples_file;
 mod hostile;
+mod idempotency;
+mod logs;
+mod ops;
+mod pipeline_rules;
+mod spec_examples;
+mod stored_fields;

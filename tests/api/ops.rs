@@ -15,11 +15,17 @@ async fn health_readiness_and_metrics_answer(engine: Engine) {
     assert_eq!(metrics.status, 200);
     assert!(metrics.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
     assert!(
-        metrics.text.contains(r#"crm_http_requests_total{route="/api/v1/webhooks/incoming/lead/create",status="200"} 1"#),
+        metrics
+            .text
+            .contains(r#"crm_http_requests_total{route="/api/v1/webhooks/incoming/lead/create",status="200"} 1"#),
         "{}",
         metrics.text
     );
-    assert!(metrics.text.contains(r#"route="/api/v1/webhooks/incoming/lead/{lead_id}/update",status="404"} 1"#), "{}", metrics.text);
+    assert!(
+        metrics.text.contains(r#"route="/api/v1/webhooks/incoming/lead/{lead_id}/update",status="404"} 1"#),
+        "{}",
+        metrics.text
+    );
     assert!(metrics.text.contains("crm_http_request_duration_seconds_bucket"));
 }
 
@@ -31,7 +37,9 @@ async fn every_response_carries_a_request_id_and_a_given_one_is_kept(engine: Eng
     }
     let given = app.send(app.client.get(app.url("/healthz")).header("x-request-id", "trace-123")).await;
     assert_eq!(given.headers["x-request-id"], "trace-123");
-    let lead = app.post_raw("/incoming/lead/create", br#"{"data":{"company_name":"A"}}"#, &[("x-request-id", "req-abc")]).await;
+    let lead = app
+        .post_raw("/incoming/lead/create", br#"{"data":{"company_name":"A"}}"#, &[("x-request-id", "req-abc")])
+        .await;
     assert_eq!(lead.headers["x-request-id"], "req-abc");
 }
 

@@ -53,7 +53,8 @@ async fn send_example(app: &TestApp, event: &str) -> Value {
         let lead = app.create_lead().await;
         if event == "lead_status_update" {
             // The document's answer (old_status proposal_sent) follows its lead_update example.
-            let update = app.post_raw(&format!("/incoming/lead/{lead}/update"), &example_bytes("lead_update"), &[]).await;
+            let update =
+                app.post_raw(&format!("/incoming/lead/{lead}/update"), &example_bytes("lead_update"), &[]).await;
             assert_eq!(update.status, 200, "{}", update.text);
         }
         path = path.replace("{lead_id}", &lead.to_string());

@@ -21,22 +21,29 @@ async fn assert_stored(app: &TestApp, table: &str, id: i64, data: &Value) {
         match value {
             Value::String(text) => {
                 let stored = app.scalar_text(&sql).await;
-                let expected = if ["lead_status", "source", "priority", "memo_type", "activity_type"].contains(&key.as_str()) {
-                    text.to_lowercase()
-                } else if ["scheduled_at", "completed_at"].contains(&key.as_str()) {
-                    crm_webhooks::domain::time::parse_datetime(text).unwrap()
-                } else {
-                    text.clone()
-                };
+                let expected =
+                    if ["lead_status", "source", "priority", "memo_type", "activity_type"].contains(&key.as_str()) {
+                        text.to_lowercase()
+                    } else if ["scheduled_at", "completed_at"].contains(&key.as_str()) {
+                        crm_webhooks::domain::time::parse_datetime(text).unwrap()
+                    } else {
+                        text.clone()
+                    };
                 assert_eq!(stored.as_deref(), Some(expected.as_str()), "{table}.{col}");
             }
             Value::Number(n) => {
                 let stored = app.scalar_i64(&sql).await;
-                let expected = if col.ends_with("_cents") { (n.as_f64().unwrap() * 100.0).round() as i64 } else { n.as_i64().unwrap() };
+                let expected = if col.ends_with("_cents") {
+                    (n.as_f64().unwrap() * 100.0).round() as i64
+                } else {
+                    n.as_i64().unwrap()
+                };
                 assert_eq!(stored, expected, "{table}.{col}");
             }
             Value::Bool(b) => {
-                let stored = app.scalar_i64(&format!("select case when {col} then 1 else 0 end from {table} where id = {id}")).await;
+                let stored = app
+                    .scalar_i64(&format!("select case when {col} then 1 else 0 end from {table} where id = {id}"))
+                    .await;
                 assert_eq!(stored, i64::from(*b), "{table}.{col}");
             }
             other => panic!("unexpected example value {other}"),
@@ -49,7 +56,8 @@ async fn every_field_of_every_example_is_stored(engine: Engine) {
     let pre_lead = app.create_pre_lead().await;
     assert_stored(&app, "pre_leads", pre_lead, &example_request("new_inquiry")["data"]).await;
 
-    let reply = app.post_raw(&format!("/incoming/pre-lead/{pre_lead}/update"), &example_bytes("pre_lead_update"), &[]).await;
+    let reply =
+        app.post_raw(&format!("/incoming/pre-lead/{pre_lead}/update"), &example_bytes("pre_lead_update"), &[]).await;
     assert_eq!(reply.status, 200);
     assert_stored(&app, "pre_leads", pre_lead, &example_request("pre_lead_update")["data"]).await;
 
