@@ -1,10 +1,11 @@
 //! Storage: one pool of the sqlx `Any` driver so that one body of runtime queries serves SQLite
 //! and PostgreSQL, embedded migrations (a folder per engine), and the write path.
 //!
-//! Writes go through [`Db::write`]: a job runs inside a transaction and its effects are kept only
-//! if it returns `Ok`. On SQLite the jobs of many requests share one transaction (group commit,
-//! see `writer.rs`); on PostgreSQL each job has its own transaction on the pool. Either way a
-//! caller learns the outcome only once it is durably committed.
+//! Writes go through [`Db::write`]: a job gets the write connection and makes its change atomic
+//! with `conn.begin()`. On SQLite the jobs of many requests share one transaction (group commit,
+//! see `writer.rs`; there `begin()` is a savepoint, and a job that returns `Err` is rolled back
+//! whole); on PostgreSQL each job runs on a pooled connection and its `begin()` is a transaction
+//! of its own. Either way a caller learns the outcome only once it is durably committed.
 
 pub mod columns;
 mod writer;
@@ -12,10 +13,12 @@ mod writer;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::AnyConnection;
 use sqlx::{AnyPool, Connection, Executor};
+use tracing::Instrument;
 
 use crate::config::{Config, SqliteSynchronous};
 use crate::http::error::AppError;
@@ -83,19 +86,21 @@ impl Db {
         &self.pool
     }
 
-    /// Runs `job` in a transaction; its writes are committed if and only if it returns `Ok`.
+    /// Runs `job` on the write connection (see the module docs for the transaction rules) and
+    /// returns once its writes are committed.
     pub async fn write<T, F>(&self, job: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, AppError>> + Send + 'static,
     {
+        // The SQLite writer polls jobs on its own task: keep them in the caller's span (request id).
+        let span = tracing::Span::current();
+        let job: Job<T> = Box::new(move |conn: &mut AnyConnection| job(conn).instrument(span).boxed());
         match &self.writer {
-            Some(writer) => writer.submit(Box::new(job)).await,
+            Some(writer) => writer.submit(job).await,
             None => {
-                let mut tx = self.pool.begin().await?;
-                let value = job(&mut tx).await?;
-                tx.commit().await?;
-                Ok(value)
+                let mut conn = self.pool.acquire().await?;
+                job(&mut conn).await
             }
         }
     }
