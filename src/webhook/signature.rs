@@ -187,6 +187,15 @@ mod tests {
     }
 
     #[test]
+    fn any_rotated_secret_verifies_the_standard_form() {
+        let headers = standard_headers(VECTOR_SIGNATURE, VECTOR_TIMESTAMP);
+        let rotated = verifier(&["whsec_bmV3LXNlY3JldA==", VECTOR_SECRET]);
+        rotated.verify(&headers, VECTOR_BODY.as_bytes(), VECTOR_TIMESTAMP).unwrap();
+        let without = verifier(&["whsec_bmV3LXNlY3JldA=="]);
+        assert!(without.verify(&headers, VECTOR_BODY.as_bytes(), VECTOR_TIMESTAMP).is_err());
+    }
+
+    #[test]
     fn signing_reproduces_the_test_vector() {
         let headers = sign_headers(VECTOR_SECRET, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY.as_bytes());
         assert_eq!(headers[3], ("webhook-signature", VECTOR_SIGNATURE.to_string()));

@@ -47,7 +47,31 @@ async fn a_failed_request_does_not_use_up_its_key(engine: Engine) {
     assert_eq!(bad.status, 400);
 }
 
+async fn keys_older_than_a_day_are_purged(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let key = [("idempotency-key", "old-key")];
+    assert_eq!(app.post_raw("/incoming/lead/create", br#"{"data":{"company_name":"A"}}"#, &key).await.status, 200);
+    assert_eq!(app.post_raw("/incoming/lead/create", br#"{"data":{"company_name":"B"}}"#, &key).await.status, 409);
+    let db =
+        crm_webhooks::db::Db::connect(&crm_webhooks::Config::for_database(app.database_url.clone())).await.unwrap();
+    let purge = || db.write(|conn| Box::pin(crm_webhooks::webhook::idempotency::purge(conn)));
+    assert_eq!(purge().await.unwrap(), 0, "a fresh key is kept");
+    let day_old = crm_webhooks::domain::time::format(chrono::Utc::now() - chrono::Duration::hours(25));
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query("update idempotency_keys set created_at = $1").bind(day_old).execute(&mut *conn).await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(purge().await.unwrap(), 1);
+    db.close().await;
+    assert_eq!(app.post_raw("/incoming/lead/create", br#"{"data":{"company_name":"B"}}"#, &key).await.status, 200);
+}
+
 on_both_engines!(
+    keys_older_than_a_day_are_purged,
     a_repeat_with_the_same_key_and_body_is_replayed,
     the_same_key_with_another_body_is_409,
     a_failed_request_does_not_use_up_its_key,
