@@ -99,8 +99,16 @@ impl Db {
         match &self.writer {
             Some(writer) => writer.submit(job).await,
             None => {
-                let mut conn = self.pool.acquire().await?;
-                job(&mut conn).await
+                // A write runs to its end on a task of its own even if the client goes away and
+                // the handler is dropped: cancelling sqlx mid-`BEGIN` can leave a pooled
+                // connection inside a transaction, and a half-sent change helps nobody.
+                let pool = self.pool.clone();
+                tokio::spawn(async move {
+                    let mut conn = pool.acquire().await?;
+                    job(&mut conn).await
+                })
+                .await
+                .map_err(|err| AppError::internal(anyhow::anyhow!("a write task failed: {err}")))?
             }
         }
     }

@@ -24,10 +24,14 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LogPage {
     pub items: Vec<LogOut>,
+    /// Matching rows, counted exactly up to 10,000 (see `total_capped`).
     pub total: i64,
     pub page: i64,
     pub page_size: i64,
     pub total_pages: i64,
+    /// True when more than 10,000 rows match: `total` and `total_pages` are then lower bounds,
+    /// and later pages are still served.
+    pub total_capped: bool,
 }
 
 /// A validated `GET /logs` query.
@@ -98,9 +102,9 @@ pub fn parse_query(raw: Option<&str>) -> Result<ListQuery, AppError> {
 
 async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<LogPage>, AppError> {
     let query = parse_query(raw.as_deref())?;
-    let (items, total) = store::list(state.db.pool(), &query.filter, query.page, query.page_size).await?;
+    let (items, total, total_capped) = store::list(state.db.pool(), &query.filter, query.page, query.page_size).await?;
     let total_pages = (total + query.page_size - 1) / query.page_size;
-    Ok(Json(LogPage { items, total, page: query.page, page_size: query.page_size, total_pages }))
+    Ok(Json(LogPage { items, total, page: query.page, page_size: query.page_size, total_pages, total_capped }))
 }
 
 async fn one(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<LogOut>, AppError> {

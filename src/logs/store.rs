@@ -181,11 +181,23 @@ fn bind_args<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, args: &[Arg]) -> Q
     query
 }
 
-/// One page, newest first, and the total number of matching rows.
-pub async fn list(pool: &AnyPool, filter: &Filter, page: i64, page_size: i64) -> Result<(Vec<LogOut>, i64), AppError> {
+/// Matching rows are counted exactly up to this many; counting a million rows on every page
+/// would make the listing slow for everyone, and past this a person narrows the filter anyway.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One page, newest first, and the number of matching rows (at most [`COUNT_CAP`]; the flag says
+/// whether there are more).
+pub async fn list(
+    pool: &AnyPool,
+    filter: &Filter,
+    page: i64,
+    page_size: i64,
+) -> Result<(Vec<LogOut>, i64, bool), AppError> {
     let (clause, args) = filter.clause();
-    let count_sql = format!("select count(*) from webhook_logs{clause}");
-    let total: i64 = bind_args(sqlx::query(&count_sql), &args).fetch_one(pool).await?.try_get(0)?;
+    let count_sql =
+        format!("select count(*) from (select 1 from webhook_logs{clause} limit {}) matching", COUNT_CAP + 1);
+    let counted: i64 = bind_args(sqlx::query(&count_sql), &args).fetch_one(pool).await?.try_get(0)?;
+    let (total, capped) = if counted > COUNT_CAP { (COUNT_CAP, true) } else { (counted, false) };
     let n = args.len();
     let page_sql =
         format!("select {COLUMNS} from webhook_logs{clause} order by id desc limit ${} offset ${}", n + 1, n + 2);
@@ -195,7 +207,7 @@ pub async fn list(pool: &AnyPool, filter: &Filter, page: i64, page_size: i64) ->
         .fetch_all(pool)
         .await?;
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok((items, total))
+    Ok((items, total, capped))
 }
 
 pub async fn get(pool: &AnyPool, id: i64) -> Result<LogOut, AppError> {

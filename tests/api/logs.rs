@@ -16,6 +16,7 @@ async fn logs_list_newest_first_with_pagination_and_filters(engine: Engine) {
     let page = app.get("/api/v1/webhooks/logs").await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert_eq!(page.body["total"], 4);
+    assert_eq!(page.body["total_capped"], false);
     assert_eq!(
         (page.body["page"].clone(), page.body["page_size"].clone(), page.body["total_pages"].clone()),
         (json!(1), json!(20), json!(1))
@@ -139,7 +140,34 @@ async fn with_an_admin_token_the_logs_need_it(engine: Engine) {
     assert_eq!(one.status, 401);
 }
 
+async fn past_ten_thousand_matches_the_total_is_capped(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let success = if engine == Engine::Sqlite { "1" } else { "true" };
+    let sql = format!(
+        "with recursive n(i) as (select 1 union all select i + 1 from n where i < 10005) \
+         insert into webhook_logs (direction, event, method, path, request_headers, response_status, is_successful, \
+         duration_ms, created_at, processed_at) \
+         select 'incoming', 'new_lead', 'POST', '/x', '{{}}', 200, {success}, 1.0, \
+         '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z' from n"
+    );
+    {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+        sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    }
+    let page = app.get("/api/v1/webhooks/logs?event=new_lead").await;
+    assert_eq!((page.body["total"].clone(), page.body["total_capped"].clone()), (json!(10_000), json!(true)));
+    assert_eq!(page.body["total_pages"], 500);
+    let beyond = app.get("/api/v1/webhooks/logs?event=new_lead&page=501&page_size=20").await;
+    assert_eq!(beyond.body["items"].as_array().unwrap().len(), 5, "pages past the cap are still served");
+    let narrow = app.get("/api/v1/webhooks/logs?event=lead_update").await;
+    assert_eq!((narrow.body["total"].clone(), narrow.body["total_capped"].clone()), (json!(0), json!(false)));
+}
+
 on_both_engines!(
+    past_ten_thousand_matches_the_total_is_capped,
     logs_list_newest_first_with_pagination_and_filters,
     a_log_row_keeps_the_envelope_and_never_a_secret,
     with_an_admin_token_the_logs_need_it,
