@@ -2,10 +2,11 @@
 //! and PostgreSQL, embedded migrations (a folder per engine), and the write path.
 //!
 //! Writes go through [`Db::write`]: a job gets the write connection and makes its change atomic
-//! with `conn.begin()`. On SQLite the jobs of many requests share one transaction (group commit,
-//! see `writer.rs`; there `begin()` is a savepoint, and a job that returns `Err` is rolled back
-//! whole); on PostgreSQL each job runs on a pooled connection and its `begin()` is a transaction
-//! of its own. Either way a caller learns the outcome only once it is durably committed.
+//! with `conn.begin()`; a job that fails must leave nothing behind outside that (a single
+//! statement, such as a log row, is atomic by itself). On SQLite the jobs of many requests share
+//! one transaction (group commit, see `writer.rs`) and `begin()` is a savepoint; on PostgreSQL
+//! each job runs on a pooled connection and its `begin()` is a transaction of its own. Either
+//! way a caller learns the outcome only once it is durably committed.
 
 pub mod columns;
 mod writer;

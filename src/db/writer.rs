@@ -1,7 +1,7 @@
 //! Group commit for SQLite: one task owns the only write connection, takes every job queued at
-//! the moment, and runs them in one transaction, each in its own savepoint so that a failing job
-//! rolls back alone. Replies are sent only after the transaction committed, so a handler never
-//! acknowledges a write that could still be lost.
+//! the moment, and runs them in one transaction. Each job makes its own change atomic with a
+//! savepoint (`conn.begin()`), so a failing job rolls back alone. Replies are sent only after the
+//! transaction committed, so a handler never acknowledges a write that could still be lost.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -116,7 +116,7 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<Queued>) {
     };
     let mut finished = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
-        let result = run_in_savepoint(&mut tx, job.run).await;
+        let result = run_job(&mut tx, job.run).await;
         finished.push((job.reply, result));
     }
     match tx.commit().await {
@@ -134,21 +134,13 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<Queued>) {
     }
 }
 
-async fn run_in_savepoint(tx: &mut Transaction<'_, AnyDb>, run: Job<Erased>) -> Result<Erased, AppError> {
-    let mut savepoint = Connection::begin(&mut **tx).await?;
-    let outcome: BoxFuture<'_, _> = run(&mut savepoint);
+/// Runs one job in the batch's transaction. A job keeps its change atomic with its own
+/// `begin()` (a savepoint here) and, when it fails, leaves nothing behind outside it; a panic
+/// drops the job's open savepoint, which rolls it back.
+async fn run_job(tx: &mut Transaction<'_, AnyDb>, run: Job<Erased>) -> Result<Erased, AppError> {
+    let outcome: BoxFuture<'_, _> = run(tx);
     match AssertUnwindSafe(outcome).catch_unwind().await {
-        Ok(Ok(value)) => {
-            savepoint.commit().await?;
-            Ok(value)
-        }
-        Ok(Err(err)) => {
-            savepoint.rollback().await?;
-            Err(err)
-        }
-        Err(_) => {
-            savepoint.rollback().await?;
-            Err(AppError::internal(anyhow::anyhow!("a write job panicked")))
-        }
+        Ok(result) => result,
+        Err(_) => Err(AppError::internal(anyhow::anyhow!("a write job panicked"))),
     }
 }
