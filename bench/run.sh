@@ -1,0 +1,592 @@
+#!/usr/bin/env bash
+# Benchmark harness for crm-webhooks: one command, both engines, one table per engine.
+#
+#   bench/run.sh
+#   BENCH_DURATION=5s BENCH_LOGS_ROWS=200000 BENCH_ENGINES=sqlite bench/run.sh
+#
+# See bench/README.md for the scenarios, the knobs and how to read the tables.
+# Every request goes to 127.0.0.1; every wrk run is bounded by its duration.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+LUA=$BENCH/wrk.lua
+BIN=$ROOT/target/release/crm-webhooks
+
+# ---------------------------------------------------------------------------------------------
+# Knobs
+DURATION=${BENCH_DURATION:-15s}             # each measured run (healthz and webhook scenarios)
+LOGS_DURATION=${BENCH_LOGS_DURATION:-${BENCH_DURATION:-10s}}  # each measured GET /logs run
+WARMUP=${BENCH_WARMUP:-2s}                  # warm-up before every measured run (not reported)
+THREADS=${BENCH_THREADS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+WRK_TIMEOUT=${BENCH_TIMEOUT:-10s}           # a response slower than this counts as a wrk timeout
+ENGINES=${BENCH_ENGINES:-sqlite postgres}
+LOGS_ROWS=${BENCH_LOGS_ROWS:-1000000}       # rows bulk-inserted before the logs scenarios (0: skip)
+DEEP_PAGE=${BENCH_LOGS_DEEP_PAGE:-5000}
+PG_PORT=${BENCH_PG_PORT:-5432}
+PG_USER=${BENCH_PG_USER:-postgres}
+PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}      # an existing database to run create/drop database from
+SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+KEEP_TMP=${BENCH_KEEP_TMP:-0}
+SECRET=bench-secret
+ADMIN_TOKEN=bench-admin
+API=/api/v1/webhooks
+
+# ---------------------------------------------------------------------------------------------
+# State for cleanup
+TMP=""
+SERVER_PID=""
+SAMPLER_PID=""
+PG_DB=""
+FAILURES=0          # hard check failures: lost writes, count mismatch, unclean exit, …
+declare -a REPORT=()
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+fail() { FAILURES=$((FAILURES + 1)); log "CHECK FAILED: $*"; REPORT+=("CHECK FAILED: $*"); }
+note() { REPORT+=("$*"); }
+die() { log "error: $*"; exit 1; }
+
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_ADMIN_DB" "$@"; }
+psql_bench() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" "$@"; }
+
+stop_sampler() {
+  if [[ -n $SAMPLER_PID ]]; then
+    kill "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=""
+  fi
+}
+
+process_gone() { # true once $1 has exited (a zombie counts as exited)
+  local state=""
+  [[ -r /proc/$1/stat ]] || return 0
+  read -r _ _ state _ <"/proc/$1/stat" 2>/dev/null || return 0
+  [[ $state == Z ]]
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  stop_sampler
+  if [[ -n $SERVER_PID ]]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    for _ in $(seq 1 100); do process_gone "$SERVER_PID" && break; sleep 0.1; done
+    process_gone "$SERVER_PID" || kill -KILL "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+  fi
+  if [[ -n $PG_DB ]]; then
+    psql_admin -c "drop database if exists $PG_DB with (force)" >/dev/null 2>&1
+    PG_DB=""
+  fi
+  if [[ -n $TMP && -d $TMP ]]; then
+    if [[ $KEEP_TMP == 1 ]]; then
+      log "kept $TMP"
+    else
+      find "$TMP" -name 'bench.db*' -delete 2>/dev/null
+      rm -rf "$TMP"/*/bodies
+      if [[ $rc -ne 0 || $FAILURES -gt 0 ]]; then
+        log "kept logs and wrk outputs in $TMP (databases removed)"
+      else
+        rm -rf "$TMP"
+      fi
+    fi
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+seconds_of() { # 15s, 2m, 1h, 30 -> seconds
+  local v=$1
+  case $v in
+    *ms) echo 1 ;;
+    *s) echo "${v%s}" ;;
+    *m) echo $(( ${v%m} * 60 )) ;;
+    *h) echo $(( ${v%h} * 3600 )) ;;
+    *) echo "$v" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. Machine, build, tools
+log "crm-webhooks benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+log "machine: nproc=$(nproc); uptime:$(uptime)"
+log "settings: duration=$DURATION logs_duration=$LOGS_DURATION warmup=$WARMUP threads=$THREADS connections=$CONNECTIONS timeout=$WRK_TIMEOUT engines='$ENGINES' logs_rows=$LOGS_ROWS deep_page=$DEEP_PAGE"
+if git -C "$ROOT" rev-parse --short HEAD >/dev/null 2>&1; then
+  log "source: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src migrations Cargo.toml Cargo.lock 2>/dev/null || echo ' (+ uncommitted changes)')"
+fi
+
+for tool in curl python3; do command -v "$tool" >/dev/null || die "$tool is required"; done
+if [[ " $ENGINES " == *" postgres "* ]]; then command -v psql >/dev/null || die "psql is required for the postgres engine"; fi
+for engine in $ENGINES; do [[ $engine == sqlite || $engine == postgres ]] || die "unknown engine '$engine' (sqlite, postgres)"; done
+
+if ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  if ! $SUDO apt-get install -y wrk >/dev/null 2>&1; then
+    $SUDO apt-get update >/dev/null
+    $SUDO apt-get install -y wrk >/dev/null
+  fi
+  command -v wrk >/dev/null || die "wrk could not be installed"
+fi
+
+if [[ $SKIP_BUILD != 1 ]]; then
+  log "cargo build --release"
+  (cd "$ROOT" && cargo build --release --quiet)
+fi
+[[ -x $BIN ]] || die "$BIN is missing (build it or unset BENCH_SKIP_BUILD)"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
+log "work dir: $TMP"
+
+# ---------------------------------------------------------------------------------------------
+# Helpers: ports, server, SQL, signing
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start_server() { # engine dir; sets SERVER_PID, PORT, BASE
+  local dir=$1
+  PORT=$(free_port)
+  BASE=http://127.0.0.1:$PORT
+  CRM_BIND=127.0.0.1:$PORT CRM_DATABASE_URL=$DB_URL CRM_WEBHOOK_SECRET=$SECRET CRM_ADMIN_TOKEN=$ADMIN_TOKEN \
+    CRM_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn NO_COLOR=1 "$BIN" serve >"$dir/server.log" 2>&1 &
+  SERVER_PID=$!
+  local i
+  for i in $(seq 1 600); do
+    if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
+      log "server pid $SERVER_PID on $BASE is healthy after $((i / 10)).$((i % 10))s"
+      return 0
+    fi
+    if process_gone "$SERVER_PID"; then
+      cat "$dir/server.log" >&2
+      die "the server exited during start-up"
+    fi
+    sleep 0.1
+  done
+  die "the server did not answer /healthz within 60s"
+}
+
+stop_server() { # SIGTERM, then the exit code must be 0
+  local dir=$1 rc i
+  kill -TERM "$SERVER_PID"
+  for i in $(seq 1 300); do process_gone "$SERVER_PID" && break; sleep 0.1; done
+  if ! process_gone "$SERVER_PID"; then
+    fail "[$ENGINE] the server did not exit within 30s of SIGTERM (killed)"
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  set +e
+  wait "$SERVER_PID"
+  rc=$?
+  set -e
+  SERVER_PID=""
+  if [[ $rc -eq 0 ]]; then
+    log "server stopped on SIGTERM with exit code 0 after $((i / 10)).$((i % 10))s"
+    note "[$ENGINE] SIGTERM: exit code 0 after $((i / 10)).$((i % 10))s"
+  else
+    fail "[$ENGINE] the server exited with code $rc after SIGTERM"
+  fi
+}
+
+sql() { # one scalar from the bench database
+  if [[ $ENGINE == postgres ]]; then
+    psql_bench -At -c "$1"
+  else
+    python3 - "$DB_FILE" "$1" <<'PY'
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=30)
+print(conn.execute(sys.argv[2]).fetchone()[0])
+PY
+  fi
+}
+
+sign() { # body file -> hex signature (the X-Webhook-Signature line of `crm-webhooks sign`)
+  local sig
+  sig=$("$BIN" sign "$1" --secret "$SECRET" | sed -n 's/^X-Webhook-Signature: //p')
+  [[ -n $sig ]] || die "crm-webhooks sign printed no X-Webhook-Signature for $1"
+  printf '%s' "$sig"
+}
+
+BODY_SEQ=0
+add_request() { # manifest method path json -> appends a signed request to the manifest
+  local manifest=$1 method=$2 path=$3 json=$4 file
+  BODY_SEQ=$((BODY_SEQ + 1))
+  file=$BODIES/$BODY_SEQ.json
+  printf '%s' "$json" >"$file"
+  printf '%s\t%s\t%s\t%s\n' "$method" "$path" "$(sign "$file")" "$file" >>"$manifest"
+}
+
+post_signed() { # path json -> response body on stdout; dies on non-2xx
+  local path=$1 json=$2 file out code
+  BODY_SEQ=$((BODY_SEQ + 1))
+  file=$BODIES/$BODY_SEQ.json
+  printf '%s' "$json" >"$file"
+  out=$(curl -sS -w '\n%{http_code}' -X POST "$BASE$path" -H 'Content-Type: application/json' \
+    -H "X-Webhook-Signature: $(sign "$file")" --data-binary "@$file")
+  code=${out##*$'\n'}
+  [[ $code == 2* ]] || die "setup request $path answered $code: ${out%$'\n'*}"
+  printf '%s' "${out%$'\n'*}"
+}
+
+json_id() { # field name, JSON text -> the number
+  sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2"
+}
+
+lead_json() { # n -> a new_lead envelope
+  local n=$1
+  printf '{"event":"new_lead","source":"bench","timestamp":"2026-01-01T00:00:00Z","data":{"first_name":"Bench%s","last_name":"Lead","email":"bench.lead%s@example.com","phone":"+1 555 %s","company_name":"Bench Co %s","designation":"Buyer","source":"website","priority":"medium","product_interest":"CRM seats","requirements":"Load test lead number %s","expected_value":1500.50,"city":"Springfield","country":"US","notes":"created by bench/run.sh"}}' \
+    "$n" "$n" "$n" "$n" "$n"
+}
+
+inquiry_json() {
+  local n=$1
+  printf '{"event":"new_inquiry","source":"bench","data":{"first_name":"Inquiry%s","last_name":"Person","email":"bench.inquiry%s@example.com","phone":"+1 555 7%s","company_name":"Inquiring Co %s","source":"website","product_interest":"CRM seats","requirements":"Asked for a demo","city":"Shelbyville","country":"US"}}' \
+    "$n" "$n" "$n" "$n"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measuring: sampler, wrk, results
+
+start_sampler() { # out file gets "max_rss_kb max_wal_bytes" when the sampler is stopped
+  local out=$1 pid=$SERVER_PID wal=${WAL_FILE:-}
+  (
+    maxrss=0 maxwal=0
+    # Written on stop only: bash runs the trap between commands, so the file is never half-written.
+    trap 'echo "$maxrss $maxwal" >"$out"; exit 0' TERM
+    while :; do
+      if [[ -r /proc/$pid/status ]]; then
+        while read -r key value _; do
+          if [[ $key == VmRSS: ]]; then
+            ((value > maxrss)) && maxrss=$value
+            break
+          fi
+        done <"/proc/$pid/status" 2>/dev/null || true
+      fi
+      if [[ -n $wal && -e $wal ]]; then
+        size=$(stat -c %s "$wal" 2>/dev/null || echo 0)
+        ((size > maxwal)) && maxwal=$size
+      fi
+      sleep 0.1
+    done
+  ) &
+  SAMPLER_PID=$!
+}
+
+run_wrk() { # out duration url manifest [header...]
+  local out=$1 duration=$2 url=$3 manifest=$4
+  shift 4
+  local limit=$(( $(seconds_of "$duration") + 30 ))
+  timeout -k 5 "$limit" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --timeout "$WRK_TIMEOUT" --latency \
+    -s "$LUA" "$url" -- "$manifest" "$@" >"$out" 2>&1 || {
+      cat "$out" >&2
+      die "wrk failed for $url (see above)"
+    }
+  grep -q '^BENCH_RESULT ' "$out" || { cat "$out" >&2; die "wrk printed no BENCH_RESULT line"; }
+}
+
+declare -A R=()
+parse_result() { # wrk output -> R[...]
+  local kv
+  R=()
+  for kv in $(grep '^BENCH_RESULT ' "$1" | head -1 | cut -d' ' -f2-); do
+    R[${kv%%=*}]=${kv#*=}
+  done
+}
+
+CEILING_RPS=""
+# scenario name duration url manifest [header...]; runs PRE_MEASURE (if set) between warm-up and run
+scenario() {
+  local name=$1 duration=$2 url=$3 manifest=$4
+  shift 4
+  local dir=$ENGINE_DIR
+  log "[$ENGINE] $name: warm-up $WARMUP"
+  run_wrk "$dir/$name.warmup.txt" "$WARMUP" "$url" "$manifest" "$@"
+  sleep 0.5
+  if [[ -n ${PRE_MEASURE:-} ]]; then "$PRE_MEASURE"; fi
+  start_sampler "$dir/$name.sample"
+  run_wrk "$dir/$name.txt" "$duration" "$url" "$manifest" "$@"
+  stop_sampler
+  parse_result "$dir/$name.txt"
+  local rss_kb wal_bytes
+  read -r rss_kb wal_bytes <"$dir/$name.sample" || { rss_kb=0; wal_bytes=0; }
+  [[ $name == healthz ]] && CEILING_RPS=${R[rps]}
+  local errors=$(( R[err_connect] + R[err_read] + R[err_write] + R[err_timeout] ))
+  local ratio
+  ratio=$(awk -v a="${R[rps]}" -v b="${CEILING_RPS:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "-" }')
+  local row
+  row=$(awk -v n="$name" -v rps="${R[rps]}" -v p50="${R[p50_us]}" -v p99="${R[p99_us]}" -v bad="${R[non2xx]}" \
+    -v err="$errors" -v ratio="$ratio" -v rss="$rss_kb" -v wal="$wal_bytes" -v eng="$ENGINE" 'BEGIN {
+      walcol = (eng == "sqlite") ? sprintf("%9.1f", wal / 1048576) : sprintf("%9s", "-")
+      printf "%-22s %10.0f %9.2f %9.2f %8d %8d %8s %8.1f %s", n, rps, p50 / 1000, p99 / 1000, bad, err, ratio, rss / 1024, walcol
+    }')
+  echo "$row" >>"$dir/table.txt"
+  ((wal_bytes > MAX_WAL)) && MAX_WAL=$wal_bytes
+  log "[$ENGINE] $name: ${R[rps]} req/s, p50 $(awk -v v="${R[p50_us]}" 'BEGIN{printf "%.2f", v/1000}') ms, p99 $(awk -v v="${R[p99_us]}" 'BEGIN{printf "%.2f", v/1000}') ms, 2xx ${R[ok]}, non-2xx ${R[non2xx]} (${R[statuses]}), socket errors $errors"
+  if [[ ${R[non2xx]} -gt 0 ]]; then
+    local sample
+    sample=$(grep '^BENCH_SAMPLE ' "$dir/$name.txt" | head -1 | cut -d' ' -f2- || true)
+    note "[$ENGINE] $name: ${R[non2xx]} non-2xx (${R[statuses]}); first: $sample"
+    log "[$ENGINE] $name: first non-2xx: $sample"
+  fi
+  if [[ $errors -gt 0 ]]; then
+    note "[$ENGINE] $name: wrk socket errors connect=${R[err_connect]} read=${R[err_read]} write=${R[err_write]} timeout=${R[err_timeout]}"
+  fi
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Accounting: what wrk saw acknowledged vs what the database holds
+
+TRUE_SQL=1
+FALSE_SQL=0
+count_logs_ok() { sql "select count(*) from webhook_logs where is_successful = $TRUE_SQL"; }
+count_logs_failed() { sql "select count(*) from webhook_logs where is_successful = $FALSE_SQL"; }
+
+settled() { # waits until the logs count stops moving (writes in flight at wrk's cut-off land)
+  local last now i
+  last=$(sql "select count(*) from webhook_logs")
+  for i in $(seq 1 20); do
+    sleep 0.5
+    now=$(sql "select count(*) from webhook_logs")
+    [[ $now == "$last" ]] && return 0
+    last=$now
+  done
+}
+
+ENTITY_SQL=""
+snapshot_before() {
+  settled
+  BEFORE_OK=$(count_logs_ok)
+  BEFORE_FAILED=$(count_logs_failed)
+  BEFORE_ENTITY=$([[ -n $ENTITY_SQL ]] && sql "$ENTITY_SQL" || echo 0)
+}
+
+account() { # scenario label entity-label
+  local name=$1 entity_label=$2
+  settled
+  local ok_rows failed_rows entity_rows acked=${R[ok]} bad=${R[non2xx]}
+  ok_rows=$(( $(count_logs_ok) - BEFORE_OK ))
+  failed_rows=$(( $(count_logs_failed) - BEFORE_FAILED ))
+  entity_rows=0
+  [[ -n $ENTITY_SQL ]] && entity_rows=$(( $(sql "$ENTITY_SQL") - BEFORE_ENTITY ))
+  local line="[$ENGINE] $name accounting: wrk 2xx $acked, successful log rows $ok_rows"
+  [[ -n $ENTITY_SQL ]] && line+=", $entity_label $entity_rows"
+  line+=", stored but not acknowledged $((ok_rows - acked)) (in flight at wrk's cut-off, at most $CONNECTIONS expected)"
+  line+="; wrk non-2xx $bad, failed log rows $failed_rows"
+  log "$line"
+  note "$line"
+  if ((ok_rows < acked)); then
+    fail "[$ENGINE] $name: $((acked - ok_rows)) acknowledged writes have no successful log row (lost)"
+  elif ((ok_rows - acked > CONNECTIONS + R[err_timeout])); then
+    fail "[$ENGINE] $name: $((ok_rows - acked)) more successful log rows than 2xx answers (more than the $CONNECTIONS connections in flight)"
+  fi
+  if [[ -n $ENTITY_SQL ]] && ((entity_rows != ok_rows)); then
+    fail "[$ENGINE] $name: $entity_label $entity_rows != successful log rows $ok_rows"
+  fi
+  if ((failed_rows < bad)); then
+    fail "[$ENGINE] $name: $bad non-2xx answers but only $failed_rows failed log rows"
+  fi
+  if [[ $ENGINE == postgres ]]; then
+    # Pooled connections left inside a transaction while the server is idle (see README)
+    local idle_tx
+    idle_tx=$(sql "select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state like 'idle in transaction%'")
+    if ((idle_tx > 0)); then
+      note "[$ENGINE] $name: $idle_tx pooled server connection(s) left 'idle in transaction' after the run"
+      log "[$ENGINE] $name: $idle_tx pooled server connection(s) left 'idle in transaction' after the run"
+    fi
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# One engine
+
+run_engine() {
+  local i
+  ENGINE=$1
+  ENGINE_DIR=$TMP/$ENGINE
+  BODIES=$ENGINE_DIR/bodies
+  mkdir -p "$BODIES"
+  : >"$ENGINE_DIR/table.txt"
+  MAX_WAL=0
+  CEILING_RPS=""
+  log "=== engine: $ENGINE — load:$(uptime | sed 's/.*load average: */ /')"
+
+  if [[ $ENGINE == sqlite ]]; then
+    DB_FILE=$ENGINE_DIR/bench.db
+    WAL_FILE=$DB_FILE-wal
+    DB_URL=sqlite://$DB_FILE
+    TRUE_SQL=1 FALSE_SQL=0
+  else
+    for i in $(seq 1 30); do psql_admin -c 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+    psql_admin -c 'select 1' >/dev/null || die "PostgreSQL does not answer on 127.0.0.1:$PG_PORT"
+    PG_DB=crm_bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+    psql_admin -c "create database $PG_DB" >/dev/null
+    DB_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB
+    WAL_FILE=""
+    TRUE_SQL=true FALSE_SQL=false
+    log "created database $PG_DB"
+  fi
+  start_server "$ENGINE_DIR"
+
+  # (a) ceiling: the no-op route of the same binary, through the same Lua script
+  PRE_MEASURE="" scenario healthz "$DURATION" "$BASE/healthz" -
+
+  # Records the update scenarios act on
+  log "[$ENGINE] creating records for the update scenarios"
+  local hot=() leads=() pre_leads=() out
+  for i in 1 2 3 4; do
+    out=$(post_signed "$API/incoming/lead/create" "$(lead_json "hot$i")")
+    hot+=("$(json_id lead_id "$out")")
+  done
+  for i in $(seq 1 16); do
+    out=$(post_signed "$API/incoming/lead/create" "$(lead_json "pool$i")")
+    leads+=("$(json_id lead_id "$out")")
+    out=$(post_signed "$API/incoming/pre-lead/create" "$(inquiry_json "$i")")
+    pre_leads+=("$(json_id pre_lead_id "$out")")
+  done
+  [[ ${#hot[@]} -eq 4 && -n ${hot[3]} && ${#leads[@]} -eq 16 && -n ${leads[15]} && -n ${pre_leads[15]} ]] ||
+    die "could not read the ids of the created records"
+
+  # (b) new_lead creates on the typed route: 64 distinct signed bodies
+  local create=$ENGINE_DIR/create.manifest
+  : >"$create"
+  for i in $(seq 1 64); do add_request "$create" POST "$API/incoming/lead/create" "$(lead_json "c$i")"; done
+  ENTITY_SQL="select count(*) from leads" PRE_MEASURE=snapshot_before \
+    scenario create_lead "$DURATION" "$BASE$API/incoming/lead/create" "$create"
+  ENTITY_SQL="select count(*) from leads" account create_lead "leads created"
+
+  # (c) lead_status_update on 4 hot leads, cycling statuses (typed route)
+  local statuses=(contacted qualified proposal_sent negotiation won lost new) st id
+  local hot_manifest=$ENGINE_DIR/hot.manifest
+  : >"$hot_manifest"
+  for st in "${statuses[@]}"; do
+    for id in "${hot[@]}"; do
+      add_request "$hot_manifest" POST "$API/incoming/lead/$id/status/update" \
+        "{\"event\":\"lead_status_update\",\"source\":\"bench\",\"data\":{\"lead_status\":\"$st\",\"remarks\":\"bench cycle to $st\"}}"
+    done
+  done
+  ENTITY_SQL="select count(*) from status_history" PRE_MEASURE=snapshot_before \
+    scenario hot_status_update "$DURATION" "$BASE$API/incoming/lead/${hot[0]}/status/update" "$hot_manifest"
+  ENTITY_SQL="select count(*) from status_history" account hot_status_update "status_history rows"
+
+  # (d) mixed events on the generic route, 100 distinct signed bodies
+  local mixed=$ENGINE_DIR/mixed.manifest slot lead pre json
+  local mix=(new_inquiry new_lead lead_status_update lead_memo_add lead_activity_add
+    new_inquiry new_lead lead_status_update lead_memo_add lead_activity_add
+    new_inquiry new_lead lead_status_update lead_memo_add lead_activity_add
+    pre_lead_memo_add pre_lead_memo_add lead_update pre_lead_status_update lead_contact_add)
+  local pre_statuses=(contacted working qualified on_hold) activities=(call email meeting task note)
+  : >"$mixed"
+  for i in $(seq 0 99); do
+    slot=${mix[$((i % ${#mix[@]}))]}
+    lead=${leads[$((i % 16))]}
+    pre=${pre_leads[$((i % 16))]}
+    case $slot in
+      new_inquiry) json=$(inquiry_json "m$i") ;;
+      new_lead) json=$(lead_json "m$i") ;;
+      lead_status_update) json="{\"event\":\"lead_status_update\",\"source\":\"bench\",\"data\":{\"lead_id\":$lead,\"lead_status\":\"${statuses[$((i % 7))]}\",\"remarks\":\"mixed $i\"}}" ;;
+      lead_memo_add) json="{\"event\":\"lead_memo_add\",\"source\":\"bench\",\"data\":{\"lead_id\":$lead,\"title\":\"Call notes $i\",\"content\":\"Customer asked about pricing tiers and onboarding, follow up next week ($i).\",\"memo_type\":\"call\"}}" ;;
+      lead_activity_add) json="{\"event\":\"lead_activity_add\",\"source\":\"bench\",\"data\":{\"lead_id\":$lead,\"activity_type\":\"${activities[$((i % 5))]}\",\"title\":\"Activity $i\",\"description\":\"Benchmark activity\",\"scheduled_at\":\"2026-12-01T10:00:00Z\",\"outcome\":\"pending\"}}" ;;
+      pre_lead_memo_add) json="{\"event\":\"pre_lead_memo_add\",\"source\":\"bench\",\"data\":{\"pre_lead_id\":$pre,\"title\":\"Inquiry note $i\",\"content\":\"Wants a callback in the afternoon ($i).\",\"memo_type\":\"general\"}}" ;;
+      lead_update) json="{\"event\":\"lead_update\",\"source\":\"bench\",\"data\":{\"lead_id\":$lead,\"priority\":\"high\",\"city\":\"Capital City $i\",\"notes\":\"updated by mixed load $i\"}}" ;;
+      pre_lead_status_update) json="{\"event\":\"pre_lead_status_update\",\"source\":\"bench\",\"data\":{\"pre_lead_id\":$pre,\"lead_status\":\"${pre_statuses[$((i % 4))]}\",\"remarks\":\"mixed $i\"}}" ;;
+      lead_contact_add) json="{\"event\":\"lead_contact_add\",\"source\":\"bench\",\"data\":{\"lead_id\":$lead,\"first_name\":\"Contact$i\",\"last_name\":\"Person\",\"email\":\"contact$i@example.com\",\"designation\":\"CTO\"}}" ;;
+    esac
+    add_request "$mixed" POST "$API/incoming" "$json"
+  done
+  ENTITY_SQL="" PRE_MEASURE=snapshot_before scenario mixed_generic "$DURATION" "$BASE$API/incoming" "$mixed"
+  ENTITY_SQL="" account mixed_generic ""
+
+  # 7. GET /logs over a large table
+  if [[ $LOGS_ROWS -gt 0 ]]; then
+    log "[$ENGINE] seeding $LOGS_ROWS webhook_logs rows"
+    if [[ $ENGINE == sqlite ]]; then
+      python3 "$BENCH/seed_logs_sqlite.py" "$DB_FILE" "$LOGS_ROWS" | sed "s/^/[$ENGINE] /"
+      note "[$ENGINE] after seeding: database $(du -m "$DB_FILE" | cut -f1) MB, WAL $(( $(stat -c %s "$WAL_FILE" 2>/dev/null || echo 0) / 1048576 )) MB"
+    else
+      psql_bench -v rows="$LOGS_ROWS" -f "$BENCH/seed_logs_postgres.sql" | grep -E 'Time:|^[0-9]+$' | tail -3 | sed "s/^/[$ENGINE] /"
+      note "[$ENGINE] after seeding: database $(psql_bench -At -c "select pg_database_size(current_database()) / 1048576") MB"
+    fi
+    local auth="Authorization: Bearer $ADMIN_TOKEN"
+    local since
+    since=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%SZ)
+    local -a queries=(
+      "logs_page1|"
+      "logs_deep_page|page=$DEEP_PAGE"
+      "logs_failed|is_successful=false"
+      "logs_event|event=lead_update"
+      "logs_direction|direction=incoming"
+      "logs_entity|entity_type=lead&entity_id=42"
+      "logs_since_1d|since=$since"
+    )
+    local q name query url total
+    # Check every query answers 200 before loading it
+    for q in "${queries[@]}"; do
+      name=${q%%|*} query=${q#*|}
+      url="$BASE$API/logs${query:+?$query}"
+      out=$(curl -sS -o "$ENGINE_DIR/$name.json" -w '%{http_code} %{time_total}' -H "$auth" "$url")
+      total=$(sed -n 's/.*"total":\([0-9]*\).*/\1/p' "$ENGINE_DIR/$name.json")
+      [[ ${out% *} == 200 ]] || fail "[$ENGINE] $name: GET $url answered ${out% *}: $(head -c 300 "$ENGINE_DIR/$name.json")"
+      log "[$ENGINE] $name: one request alone: ${out% *} in ${out#* }s, total=$total"
+      note "[$ENGINE] $name: ${query:-no filter} matches $total rows; one request alone took ${out#* }s"
+    done
+    for q in "${queries[@]}"; do
+      name=${q%%|*} query=${q#*|}
+      PRE_MEASURE="" scenario "$name" "$LOGS_DURATION" "$BASE$API/logs${query:+?$query}" - "$auth"
+    done
+  fi
+
+  stop_server "$ENGINE_DIR"
+  # Lines at warn or above, grouped by message (timestamps and colours removed)
+  sed 's/\x1b\[[0-9;]*m//g' "$ENGINE_DIR/server.log" >"$ENGINE_DIR/server.plain.log"
+  local warn_lines
+  warn_lines=$(grep -c . "$ENGINE_DIR/server.plain.log" || true)
+  if [[ $warn_lines -gt 0 ]]; then
+    note "[$ENGINE] server log: $warn_lines lines at warn or above (count, message):"
+    while IFS= read -r line; do note "    $line"; done < <(
+      grep . "$ENGINE_DIR/server.plain.log" | sed -E 's/^[0-9T:.Z-]+ +//; s/(aquired_after_secs)=[0-9.]+/\1=N/g' | sort | uniq -c | sort -rn | head -10)
+    local slowest
+    slowest=$(grep -o 'aquired_after_secs=[0-9.]*' "$ENGINE_DIR/server.plain.log" | cut -d= -f2 | sort -n | tail -1 || true)
+    if [[ -n $slowest ]]; then note "    slowest database pool acquire: ${slowest:0:5}s (the pool times out at 10s)"; fi
+  else
+    note "[$ENGINE] server log: no lines at warn or above"
+  fi
+
+  if [[ $ENGINE == postgres ]]; then
+    psql_admin -c "drop database if exists $PG_DB with (force)" >/dev/null
+    log "dropped database $PG_DB"
+    PG_DB=""
+  fi
+  {
+    echo
+    echo "== $ENGINE  ($THREADS threads, $CONNECTIONS connections, $DURATION per write run, $LOGS_DURATION per logs run)"
+    printf '%-22s %10s %9s %9s %8s %8s %8s %8s %s\n' scenario "req/s" "p50 ms" "p99 ms" non-2xx "sock err" "vs ceil" "RSS MB" \
+      "$([[ $ENGINE == sqlite ]] && printf '%9s' 'WAL MB' || printf '%9s' '-')"
+    cat "$ENGINE_DIR/table.txt"
+    if [[ $ENGINE == sqlite ]]; then
+      echo "largest SQLite WAL seen during the runs: $(awk -v w="$MAX_WAL" 'BEGIN { printf "%.1f MB", w / 1048576 }')"
+    fi
+  } >"$ENGINE_DIR/summary.txt"
+  cat "$ENGINE_DIR/summary.txt"
+}
+
+for engine in $ENGINES; do
+  run_engine "$engine"
+done
+
+echo
+echo "################ results ################"
+log "load at the end:$(uptime | sed 's/.*load average: */ /') (nproc=$(nproc))"
+for engine in $ENGINES; do cat "$TMP/$engine/summary.txt"; done
+echo
+echo "== checks and notes"
+for line in "${REPORT[@]}"; do echo "$line"; done
+if [[ $FAILURES -gt 0 ]]; then
+  echo "$FAILURES check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
