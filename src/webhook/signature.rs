@@ -110,7 +110,7 @@ impl Verifier {
         let id = header(headers, ID_HEADER).ok_or(MISSING)?;
         let timestamp = header(headers, TIMESTAMP_HEADER).ok_or(MISSING)?;
         let seconds: i64 = timestamp.trim().parse().map_err(|_| INVALID)?;
-        if (now - seconds).abs() > TOLERANCE_SECONDS {
+        if now.abs_diff(seconds) > TOLERANCE_SECONDS.unsigned_abs() {
             return Err(AppError::Unauthorized("Signature timestamp outside tolerance"));
         }
         let candidates: Vec<Vec<u8>> = signatures
@@ -217,6 +217,16 @@ mod tests {
             assert_eq!(err.to_string(), "Signature timestamp outside tolerance");
         }
         v.verify(&headers, VECTOR_BODY.as_bytes(), VECTOR_TIMESTAMP + 300).unwrap();
+    }
+
+    #[test]
+    fn extreme_timestamps_are_outside_tolerance_not_a_panic() {
+        let v = verifier(&[VECTOR_SECRET]);
+        for timestamp in [i64::MIN, i64::MAX] {
+            let headers = standard_headers(VECTOR_SIGNATURE, timestamp);
+            let err = v.verify(&headers, VECTOR_BODY.as_bytes(), VECTOR_TIMESTAMP).unwrap_err();
+            assert_eq!(err.to_string(), "Signature timestamp outside tolerance");
+        }
     }
 
     #[test]
