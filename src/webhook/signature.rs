@@ -10,8 +10,9 @@
 //! Every configured secret is tried (rotation). Comparisons are constant-time (`verify_slice`).
 
 use axum::http::HeaderMap;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD as BASE64};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine as _};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -43,10 +44,16 @@ pub struct Verifier {
     keys: Vec<Key>,
 }
 
+/// Secrets are often copied without their `=` padding; both forms are the same key.
+const SECRET_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
 /// The key a Standard Webhooks secret stands for; `None` when a `whsec_` secret is not base64.
 pub fn standard_key(secret: &str) -> Option<Vec<u8>> {
     match secret.strip_prefix("whsec_") {
-        Some(encoded) => BASE64.decode(encoded).ok(),
+        Some(encoded) => SECRET_BASE64.decode(encoded).ok(),
         None => Some(secret.as_bytes().to_vec()),
     }
 }
@@ -262,6 +269,11 @@ mod tests {
     #[test]
     fn no_secret_means_no_verification() {
         Verifier::default().verify(&HeaderMap::new(), b"{}", 0).unwrap();
+    }
+
+    #[test]
+    fn a_whsec_secret_without_its_padding_is_the_same_key() {
+        assert_eq!(standard_key("whsec_bmV3LXNlY3JldA"), standard_key("whsec_bmV3LXNlY3JldA=="));
     }
 
     #[test]
