@@ -74,6 +74,9 @@ struct Settings {
     /// Database connections in the pool.
     #[arg(long, env = "CRM_DATABASE_MAX_CONNECTIONS", default_value = "8", global = true)]
     database_max_connections: String,
+    /// Open client connections at most; more wait in the listen backlog.
+    #[arg(long, env = "CRM_MAX_CONNECTIONS", default_value = "4096", global = true)]
+    max_connections: String,
     /// Serve /logs without an admin token on a non-loopback address (not recommended).
     #[arg(long, env = "CRM_INSECURE_OPEN_ADMIN", default_value = "false", global = true)]
     insecure_open_admin: String,
@@ -183,6 +186,16 @@ impl Settings {
                 ))
             }
         };
+        let max_connections = match self.max_connections.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(setting_error(
+                    "CRM_MAX_CONNECTIONS",
+                    "max-connections",
+                    format!("expected a positive whole number, got {:?}", self.max_connections),
+                ))
+            }
+        };
         let insecure_open_admin = parse_bool(&self.insecure_open_admin).ok_or_else(|| {
             setting_error(
                 "CRM_INSECURE_OPEN_ADMIN",
@@ -212,6 +225,7 @@ impl Settings {
             db_max_connections,
             sqlite_synchronous,
             insecure_open_admin,
+            max_connections,
         })
     }
 }

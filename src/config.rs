@@ -53,6 +53,8 @@ pub struct Config {
     pub body_timeout: Duration,
     pub db_max_connections: u32,
     pub sqlite_synchronous: SqliteSynchronous,
+    /// Open client connections at most; more wait in the listen backlog.
+    pub max_connections: usize,
     /// Allow serving the admin routes without a token on a non-loopback address.
     pub insecure_open_admin: bool,
 }
@@ -73,6 +75,7 @@ impl Config {
             db_max_connections: 8,
             sqlite_synchronous: SqliteSynchronous::Normal,
             insecure_open_admin: false,
+            max_connections: 4096,
         }
     }
 }

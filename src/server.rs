@@ -17,8 +17,6 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::Service;
 
-/// Open connections at most; further clients wait in the listen backlog.
-pub const MAX_CONNECTIONS: usize = 4096;
 /// Request head (request line and headers) at most, and header count at most.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const MAX_HEADERS: usize = 64;
@@ -39,14 +37,17 @@ fn builder() -> Builder<TokioExecutor> {
     builder
 }
 
+/// Serves until `shutdown` resolves. At most `max_connections` are open at once; further
+/// clients wait in the listen backlog until one closes.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    max_connections: usize,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let builder = builder();
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {

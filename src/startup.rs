@@ -28,6 +28,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: Db,
+    max_connections: usize,
 }
 
 /// Connects and migrates the database, and assembles the routes on `listener`.
@@ -38,8 +39,9 @@ pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Appl
     let state =
         AppState { db: db.clone(), config: Arc::new(config), verifier: Arc::new(verifier), metrics: Arc::default() };
     spawn_idempotency_purge(db.clone());
+    let max_connections = state.config.max_connections;
     let router = router(state);
-    Ok(Application { local_addr: listener.local_addr()?, listener, router, db })
+    Ok(Application { local_addr: listener.local_addr()?, listener, router, db, max_connections })
 }
 
 pub fn router(state: AppState) -> Router {
@@ -102,7 +104,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests,
     /// commits queued writes and closes the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let served = crate::server::serve(self.listener, self.router, shutdown).await;
+        let served = crate::server::serve(self.listener, self.router, self.max_connections, shutdown).await;
         self.db.close().await;
         served
     }

@@ -199,8 +199,14 @@ pub async fn list(
     let counted: i64 = bind_args(sqlx::query(&count_sql), &args).fetch_one(pool).await?.try_get(0)?;
     let (total, capped) = if counted > COUNT_CAP { (COUNT_CAP, true) } else { (counted, false) };
     let n = args.len();
-    let page_sql =
-        format!("select {COLUMNS} from webhook_logs{clause} order by id desc limit ${} offset ${}", n + 1, n + 2);
+    // The page's ids come from the index alone; only the rows shown are read in full, so a deep
+    // page skips index entries rather than whole rows.
+    let page_sql = format!(
+        "select {COLUMNS} from webhook_logs where id in \
+         (select id from webhook_logs{clause} order by id desc limit ${} offset ${}) order by id desc",
+        n + 1,
+        n + 2
+    );
     let rows = bind_args(sqlx::query(&page_sql), &args)
         .bind(page_size)
         .bind((page - 1).saturating_mul(page_size))

@@ -9,13 +9,13 @@ use tokio::net::TcpStream;
 use crate::helpers::{spawn_app, spawn_app_with, Engine, TestApp};
 use crate::on_both_engines;
 
-async fn raw_exchange(app: &TestApp, request: &[u8], pause_after: Option<Duration>) -> String {
-    let address = app.address.trim_start_matches("http://");
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
+    raw_exchange_at(app.address.trim_start_matches("http://"), request).await
+}
+
+async fn raw_exchange_at(address: &str, request: &[u8]) -> String {
     let mut stream = TcpStream::connect(address).await.unwrap();
     stream.write_all(request).await.unwrap();
-    if let Some(pause) = pause_after {
-        tokio::time::sleep(pause).await;
-    }
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
     String::from_utf8_lossy(&answer).into_owned()
@@ -31,7 +31,7 @@ async fn a_body_that_does_not_arrive_in_time_is_408(engine: Engine) {
         return;
     };
     let head = "POST /api/v1/webhooks/incoming/lead/create HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{\"data\":";
-    let answer = raw_exchange(&app, head.as_bytes(), None).await;
+    let answer = raw_exchange(&app, head.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#"{"detail":"Request body not received in time"}"#), "{answer}");
     assert_eq!(app.scalar_i64("select count(*) from webhook_logs where response_status = 408").await, 1);
@@ -42,11 +42,11 @@ async fn too_many_or_too_large_headers_are_refused(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
     let many: String = (0..100).map(|i| format!("x-h{i}: v\r\n")).collect();
     let request = format!("GET /healthz HTTP/1.1\r\nhost: x\r\n{many}connection: close\r\n\r\n");
-    let answer = raw_exchange(&app, request.as_bytes(), None).await;
+    let answer = raw_exchange(&app, request.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     let huge =
         format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\nconnection: close\r\n\r\n", "a".repeat(100_000));
-    let answer = raw_exchange(&app, huge.as_bytes(), None).await;
+    let answer = raw_exchange(&app, huge.as_bytes()).await;
     assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 431"), "{answer}");
     assert_eq!(app.get("/healthz").await.status, 200);
 }
@@ -62,7 +62,24 @@ async fn large_hostile_json_is_a_400_and_the_server_stays_up(engine: Engine) {
     assert_eq!(app.get("/healthz").await.status, 200);
 }
 
+async fn connections_beyond_the_cap_wait_for_a_free_one(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |c| c.max_connections = 1).await else { return };
+    let address = app.address.trim_start_matches("http://").to_string();
+    let holder = TcpStream::connect(&address).await.unwrap();
+    // Give the server time to accept the first connection, which now holds the only slot.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting = tokio::spawn(async move {
+        raw_exchange_at(&address, b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "the second connection is not served while the first holds the slot");
+    drop(holder);
+    let answer = tokio::time::timeout(Duration::from_secs(15), waiting).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
 on_both_engines!(
+    connections_beyond_the_cap_wait_for_a_free_one,
     a_body_that_does_not_arrive_in_time_is_408,
     too_many_or_too_large_headers_are_refused,
     large_hostile_json_is_a_400_and_the_server_stays_up,
