@@ -43,24 +43,6 @@ pub async fn exists(conn: &mut AnyConnection, id: i64) -> Result<(), AppError> {
     found.map(|_| ()).ok_or(NOT_FOUND)
 }
 
-fn status_change<'a>(
-    id: i64,
-    old: Option<&'a str>,
-    new: &'a str,
-    remarks: Option<String>,
-    event: &'a str,
-) -> StatusChange<'a> {
-    StatusChange {
-        entity: EntityType::Lead,
-        entity_id: id,
-        old_status: old,
-        new_status: new,
-        remarks,
-        status_date: None,
-        event,
-    }
-}
-
 fn converted_conflict(id: i64, customer_id: i64) -> AppError {
     AppError::Conflict(format!("Lead {id} was converted to customer {customer_id}; its status can no longer change"))
 }
@@ -102,8 +84,11 @@ pub async fn create(conn: &mut AnyConnection, input: NewLeadIn, ctx: &EventConte
         row.set("source", source.source.as_str()).set("source_details", source.details);
     }
     let id = row.insert(conn, "leads").await?;
-    related::record_status_change(conn, status_change(id, None, status.as_str(), Some("Created".into()), ctx.event))
-        .await?;
+    related::record_status_change(
+        conn,
+        StatusChange::new(EntityType::Lead, id, None, status.as_str(), Some("Created".into()), ctx.event),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -150,7 +135,7 @@ pub async fn update(conn: &mut AnyConnection, id: i64, patch: LeadPatch, ctx: &E
         row.set("lead_status", status.as_str()).set("is_discarded", false);
         related::record_status_change(
             conn,
-            status_change(id, Some(&locked.lead_status), status.as_str(), None, ctx.event),
+            StatusChange::new(EntityType::Lead, id, Some(&locked.lead_status), status.as_str(), None, ctx.event),
         )
         .await?;
     }
@@ -174,9 +159,9 @@ pub async fn update_status(
     let mut row = Columns::new();
     row.set("lead_status", new_status).set("is_discarded", false).set("raw_payload", ctx.raw_payload.as_str());
     row.update(conn, "leads", id).await?;
-    let mut change = status_change(id, Some(&locked.lead_status), new_status, input.remarks, ctx.event);
-    change.status_date = input.status_date;
-    related::record_status_change(conn, change).await?;
+    let change =
+        StatusChange::new(EntityType::Lead, id, Some(&locked.lead_status), new_status, input.remarks, ctx.event);
+    related::record_status_change(conn, change.dated(input.status_date)).await?;
     Ok((locked.lead_status, new_status.to_string()))
 }
 
@@ -204,8 +189,11 @@ pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &
         .set("lead_status", new_status)
         .set("raw_payload", ctx.raw_payload.as_str());
     row.update(conn, "leads", id).await?;
-    related::record_status_change(conn, status_change(id, Some(&locked.lead_status), new_status, remarks, ctx.event))
-        .await
+    related::record_status_change(
+        conn,
+        StatusChange::new(EntityType::Lead, id, Some(&locked.lead_status), new_status, remarks, ctx.event),
+    )
+    .await
 }
 
 pub async fn add_activity(
@@ -294,7 +282,8 @@ pub async fn convert(
     row.update(conn, "leads", id).await?;
     related::record_status_change(
         conn,
-        status_change(
+        StatusChange::new(
+            EntityType::Lead,
             id,
             Some(&locked.lead_status),
             LeadStatus::Won.as_str(),

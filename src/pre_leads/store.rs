@@ -83,15 +83,7 @@ pub async fn create(conn: &mut AnyConnection, input: NewPreLeadIn, ctx: &EventCo
     let id = row.insert(conn, "pre_leads").await?;
     related::record_status_change(
         conn,
-        StatusChange {
-            entity: EntityType::PreLead,
-            entity_id: id,
-            old_status: None,
-            new_status: status.as_str(),
-            remarks: Some("Created".into()),
-            status_date: None,
-            event: ctx.event,
-        },
+        StatusChange::new(EntityType::PreLead, id, None, status.as_str(), Some("Created".into()), ctx.event),
     )
     .await?;
     Ok(id)
@@ -142,15 +134,7 @@ pub async fn update(
         row.set("lead_status", status.as_str()).set("is_discarded", false);
         related::record_status_change(
             conn,
-            StatusChange {
-                entity: EntityType::PreLead,
-                entity_id: id,
-                old_status: Some(&locked.lead_status),
-                new_status: status.as_str(),
-                remarks: None,
-                status_date: None,
-                event: ctx.event,
-            },
+            StatusChange::new(EntityType::PreLead, id, Some(&locked.lead_status), status.as_str(), None, ctx.event),
         )
         .await?;
     }
@@ -176,15 +160,8 @@ pub async fn update_status(
     row.update(conn, "pre_leads", id).await?;
     related::record_status_change(
         conn,
-        StatusChange {
-            entity: EntityType::PreLead,
-            entity_id: id,
-            old_status: Some(&locked.lead_status),
-            new_status,
-            remarks: input.remarks,
-            status_date: input.status_date,
-            event: ctx.event,
-        },
+        StatusChange::new(EntityType::PreLead, id, Some(&locked.lead_status), new_status, input.remarks, ctx.event)
+            .dated(input.status_date),
     )
     .await?;
     Ok((locked.lead_status, new_status.to_string()))
@@ -212,15 +189,7 @@ pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &
     row.update(conn, "pre_leads", id).await?;
     related::record_status_change(
         conn,
-        StatusChange {
-            entity: EntityType::PreLead,
-            entity_id: id,
-            old_status: Some(&locked.lead_status),
-            new_status,
-            remarks,
-            status_date: None,
-            event: ctx.event,
-        },
+        StatusChange::new(EntityType::PreLead, id, Some(&locked.lead_status), new_status, remarks, ctx.event),
     )
     .await
 }
@@ -279,28 +248,26 @@ pub async fn convert(
     update.update(conn, "pre_leads", id).await?;
     related::record_status_change(
         conn,
-        StatusChange {
-            entity: EntityType::PreLead,
-            entity_id: id,
-            old_status: Some(&locked.lead_status),
-            new_status: PreLeadStatus::Converted.as_str(),
-            remarks: Some(format!("Converted to lead {lead_id}")),
-            status_date: None,
-            event: ctx.event,
-        },
+        StatusChange::new(
+            EntityType::PreLead,
+            id,
+            Some(&locked.lead_status),
+            PreLeadStatus::Converted.as_str(),
+            Some(format!("Converted to lead {lead_id}")),
+            ctx.event,
+        ),
     )
     .await?;
     related::record_status_change(
         conn,
-        StatusChange {
-            entity: EntityType::Lead,
-            entity_id: lead_id,
-            old_status: None,
-            new_status: "new",
-            remarks: Some(format!("Converted from pre-lead {id}")),
-            status_date: None,
-            event: ctx.event,
-        },
+        StatusChange::new(
+            EntityType::Lead,
+            lead_id,
+            None,
+            "new",
+            Some(format!("Converted from pre-lead {id}")),
+            ctx.event,
+        ),
     )
     .await?;
     Ok(lead_id)

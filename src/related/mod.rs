@@ -127,6 +127,25 @@ pub struct StatusChange<'a> {
     pub event: &'a str,
 }
 
+impl<'a> StatusChange<'a> {
+    pub fn new(
+        entity: EntityType,
+        entity_id: i64,
+        old_status: Option<&'a str>,
+        new_status: &'a str,
+        remarks: Option<String>,
+        event: &'a str,
+    ) -> Self {
+        Self { entity, entity_id, old_status, new_status, remarks, status_date: None, event }
+    }
+
+    /// When the change happened, if the sender said; otherwise the time of receipt.
+    pub fn dated(mut self, status_date: Option<DateTimeText>) -> Self {
+        self.status_date = status_date;
+        self
+    }
+}
+
 pub async fn record_status_change(conn: &mut AnyConnection, change: StatusChange<'_>) -> Result<(), AppError> {
     let now = time::now();
     let mut row = Columns::new();
