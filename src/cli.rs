@@ -89,6 +89,19 @@ fn setting_error(env: &str, flag: &str, message: impl std::fmt::Display) -> Stri
     format!("{env} (--{flag}): {message}")
 }
 
+/// A whole number above zero, or an error naming the setting.
+fn positive(value: &str, env: &str, flag: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(setting_error(env, flag, format!("expected a positive whole number, got {value:?}"))),
+    }
+}
+
+/// `true`/`false` (also 1/0, yes/no, on/off), or an error naming the setting.
+fn boolean(value: &str, env: &str, flag: &str) -> Result<bool, String> {
+    parse_bool(value).ok_or_else(|| setting_error(env, flag, format!("expected true or false, got {value:?}")))
+}
+
 fn parse_bool(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
@@ -137,23 +150,8 @@ impl Settings {
                 format!("expected a whole number (0 turns it off), got {:?}", self.rate_limit_per_minute),
             )
         })?;
-        let max_body_bytes = match self.max_body_bytes.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                return Err(setting_error(
-                    "CRM_MAX_BODY_BYTES",
-                    "max-body-bytes",
-                    format!("expected a positive number of bytes, got {:?}", self.max_body_bytes),
-                ))
-            }
-        };
-        let trust_forwarded_for = parse_bool(&self.trust_forwarded_for).ok_or_else(|| {
-            setting_error(
-                "CRM_TRUST_FORWARDED_FOR",
-                "trust-forwarded-for",
-                format!("expected true or false, got {:?}", self.trust_forwarded_for),
-            )
-        })?;
+        let max_body_bytes = positive(&self.max_body_bytes, "CRM_MAX_BODY_BYTES", "max-body-bytes")?;
+        let trust_forwarded_for = boolean(&self.trust_forwarded_for, "CRM_TRUST_FORWARDED_FOR", "trust-forwarded-for")?;
         let log_format = match self.log_format.trim().to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -165,16 +163,12 @@ impl Settings {
                 ))
             }
         };
-        let db_max_connections = match self.database_max_connections.trim().parse::<u32>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                return Err(setting_error(
-                    "CRM_DATABASE_MAX_CONNECTIONS",
-                    "database-max-connections",
-                    format!("expected a positive whole number, got {:?}", self.database_max_connections),
-                ))
-            }
-        };
+        let db_max_connections =
+            positive(&self.database_max_connections, "CRM_DATABASE_MAX_CONNECTIONS", "database-max-connections")?
+                .try_into()
+                .map_err(|_| {
+                    setting_error("CRM_DATABASE_MAX_CONNECTIONS", "database-max-connections", "is too large")
+                })?;
         let sqlite_synchronous = match self.sqlite_synchronous.trim().to_ascii_lowercase().as_str() {
             "normal" => SqliteSynchronous::Normal,
             "full" => SqliteSynchronous::Full,
@@ -186,23 +180,8 @@ impl Settings {
                 ))
             }
         };
-        let max_connections = match self.max_connections.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                return Err(setting_error(
-                    "CRM_MAX_CONNECTIONS",
-                    "max-connections",
-                    format!("expected a positive whole number, got {:?}", self.max_connections),
-                ))
-            }
-        };
-        let insecure_open_admin = parse_bool(&self.insecure_open_admin).ok_or_else(|| {
-            setting_error(
-                "CRM_INSECURE_OPEN_ADMIN",
-                "insecure-open-admin",
-                format!("expected true or false, got {:?}", self.insecure_open_admin),
-            )
-        })?;
+        let max_connections = positive(&self.max_connections, "CRM_MAX_CONNECTIONS", "max-connections")?;
+        let insecure_open_admin = boolean(&self.insecure_open_admin, "CRM_INSECURE_OPEN_ADMIN", "insecure-open-admin")?;
         for secret in &webhook_secrets {
             if crate::webhook::signature::standard_key(secret.expose()).is_none() {
                 return Err(setting_error(
