@@ -46,10 +46,10 @@ pub struct OrderIn {
     /// The order's id in the sending system; a repeat is not counted twice.
     #[schema(value_type = String)]
     pub order_id: ExternalRef,
-    #[schema(value_type = Option<f64>, example = 2500.00)]
+    #[schema(value_type = Option<f64>, minimum = 0, example = 2500.00)]
     pub order_value: Option<Money>,
     /// Same as `order_value` (either may be sent).
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0)]
     pub amount: Option<Money>,
     /// `YYYY-MM-DD` or RFC 3339; default: when it was received.
     #[schema(value_type = Option<String>)]
@@ -76,7 +76,7 @@ pub struct PaymentIn {
     /// The payment's id in the sending system; a repeat is not counted twice.
     #[schema(value_type = String)]
     pub payment_id: ExternalRef,
-    #[schema(value_type = f64, example = 1000.00)]
+    #[schema(value_type = f64, minimum = 0, example = 1000.00)]
     pub amount: Money,
     /// `YYYY-MM-DD` or RFC 3339; default: when it was received.
     #[schema(value_type = Option<String>)]

@@ -26,7 +26,7 @@ pub struct NewLeadIn {
     pub priority: Option<Priority>,
     pub product_interest: Option<String>,
     pub requirements: Option<String>,
-    #[schema(value_type = Option<f64>, example = 100000.00)]
+    #[schema(value_type = Option<f64>, minimum = 0, example = 100000.00)]
     pub expected_value: Option<Money>,
     pub city: Option<String>,
     pub state: Option<String>,
@@ -87,7 +87,7 @@ pub struct LeadPatch {
     #[schema(value_type = Option<String>)]
     pub requirements: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>, example = 150000.00)]
+    #[schema(value_type = Option<f64>, minimum = 0, example = 150000.00)]
     pub expected_value: Option<Option<Money>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -196,7 +196,7 @@ pub struct QualifiedProfileIn {
     #[schema(value_type = Option<String>)]
     pub pain_point: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>, example = 150000.00)]
+    #[schema(value_type = Option<f64>, minimum = 0, example = 150000.00)]
     pub budget: Option<Option<Money>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -217,7 +217,7 @@ pub struct QualifiedProfileIn {
 pub struct LeadConvertIn {
     /// Unique; generated as `CUST-000123` when absent.
     pub customer_code: Option<String>,
-    #[schema(value_type = Option<f64>, example = 100000.00)]
+    #[schema(value_type = Option<f64>, minimum = 0, example = 100000.00)]
     pub credit_limit: Option<Money>,
     pub payment_terms: Option<String>,
     pub notes: Option<String>,

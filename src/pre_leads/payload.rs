@@ -134,7 +134,7 @@ pub struct PreLeadConvertIn {
     pub priority: Option<Priority>,
     /// Id of a user in another system, stored as given.
     pub assigned_to: Option<i64>,
-    #[schema(value_type = Option<f64>, example = 50000.00)]
+    #[schema(value_type = Option<f64>, minimum = 0, example = 50000.00)]
     pub expected_value: Option<Money>,
     /// The lead's notes; default: the pre-lead's notes.
     pub notes: Option<String>,
