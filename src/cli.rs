@@ -126,6 +126,15 @@ impl Settings {
                 "expected sqlite://PATH or postgres://USER@HOST/DB",
             ));
         }
+        if database_url.starts_with("sqlite:")
+            && (database_url.contains(":memory:") || database_url.contains("mode=memory"))
+        {
+            return Err(setting_error(
+                "CRM_DATABASE_URL",
+                "database-url",
+                "an in-memory SQLite database is not supported; name a file such as sqlite://crm.db",
+            ));
+        }
         let webhook_secrets = match self.webhook_secret {
             None => Vec::new(),
             Some(list) => {

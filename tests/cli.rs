@@ -178,11 +178,12 @@ fn version_exits_zero() {
 // ---------------------------------------------------------------------------------------------
 // Bad settings
 
-const BAD_SETTINGS: [(&str, &str); 11] = [
+const BAD_SETTINGS: [(&str, &str); 12] = [
     ("CRM_RATE_LIMIT_PER_MINUTE", "abc"),
     ("CRM_RATE_LIMIT_PER_MINUTE", "-1"),
     ("CRM_BIND", "nonsense"),
     ("CRM_DATABASE_URL", "mysql://x"),
+    ("CRM_DATABASE_URL", "sqlite::memory:"),
     ("CRM_MAX_BODY_BYTES", "0"),
     ("CRM_LOG_FORMAT", "xml"),
     ("CRM_TRUST_FORWARDED_FOR", "maybe"),

@@ -1,15 +1,21 @@
 //! Storage: one pool of the sqlx `Any` driver so that one body of runtime queries serves SQLite
 //! and PostgreSQL, embedded migrations (a folder per engine), and the write path.
 //!
-//! Writes go through [`Db::write`]: a job gets the write connection and makes its change atomic
-//! with `conn.begin()`; a job that fails must leave nothing behind outside that (a single
-//! statement, such as a log row, is atomic by itself). On SQLite the jobs of many requests share
-//! one transaction (group commit, see `writer.rs`) and `begin()` is a savepoint; on PostgreSQL
-//! each job runs on a pooled connection and its `begin()` is a transaction of its own. Either
-//! way a caller learns the outcome only once it is durably committed.
+//! Writes go through [`Db::write`]: a job gets a [`WriteConn`] and makes its change atomic with
+//! `conn.begin()`; a job that fails must leave nothing behind outside that (a single statement,
+//! such as a log row, is atomic by itself). On SQLite the jobs of many requests share one
+//! transaction on the writer thread's own connection (group commit, see `writer.rs`) and
+//! `begin()` is a savepoint; on PostgreSQL each job runs on a pooled connection and its `begin()`
+//! is a transaction of its own. Either way a caller learns the outcome only once it is durably
+//! committed. Reads (the log listing, readiness) use the sqlx pool on both engines.
 
 pub mod columns;
+mod conn;
+mod value;
 mod writer;
+
+pub use conn::{Change, WriteConn};
+pub use value::{DbError, Row, Value};
 
 use std::time::Duration;
 
@@ -17,8 +23,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::AnyConnection;
-use sqlx::{AnyPool, Connection, Executor};
+use sqlx::{AnyPool, Executor};
 use tracing::Instrument;
 
 use crate::config::{Config, SqliteSynchronous};
@@ -41,7 +46,7 @@ pub struct Db {
 }
 
 /// A unit of work run inside a transaction (see the module docs).
-pub type Job<T> = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, AppError>> + Send>;
+pub type Job<T> = Box<dyn for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, AppError>> + Send>;
 
 impl Db {
     /// Connects, applies the migrations, and (on SQLite) starts the group-commit writer.
@@ -69,9 +74,8 @@ impl Db {
         migrator.run(&pool).await.map_err(|err| anyhow::anyhow!("cannot migrate the database: {err}"))?;
         let writer = match engine {
             Engine::Sqlite => {
-                let mut conn = AnyConnection::connect(&url).await?;
-                conn.execute(pragmas.as_str()).await?;
-                Some(writer::Writer::start(conn))
+                let conn = open_sqlite_writer(&url, &pragmas)?;
+                Some(writer::Writer::start(conn)?)
             }
             Engine::Postgres => None,
         };
@@ -92,11 +96,11 @@ impl Db {
     pub async fn write<T, F>(&self, job: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, AppError>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, AppError>> + Send + 'static,
     {
         // The SQLite writer polls jobs on its own task: keep them in the caller's span (request id).
         let span = tracing::Span::current();
-        let job: Job<T> = Box::new(move |conn: &mut AnyConnection| job(conn).instrument(span).boxed());
+        let job: Job<T> = Box::new(move |conn: &mut WriteConn| job(conn).instrument(span).boxed());
         match &self.writer {
             Some(writer) => writer.submit(job).await,
             None => {
@@ -105,8 +109,13 @@ impl Db {
                 // connection inside a transaction, and a half-sent change helps nobody.
                 let pool = self.pool.clone();
                 tokio::spawn(async move {
-                    let mut conn = pool.acquire().await?;
-                    job(&mut conn).await
+                    let mut conn = WriteConn::postgres(pool.acquire().await?);
+                    let result = job(&mut conn).await;
+                    if !conn.settle().await {
+                        // Never hand a connection still inside a transaction back to the pool.
+                        conn.detach();
+                    }
+                    result
                 })
                 .await
                 .map_err(|err| AppError::internal(anyhow::anyhow!("a write task failed: {err}")))?
@@ -128,10 +137,27 @@ impl Db {
     }
 }
 
-/// Reads a flag column: `boolean` on PostgreSQL, integer 0/1 on SQLite.
+/// Reads a flag column of a pooled read: `boolean` on PostgreSQL, integer 0/1 on SQLite.
 pub fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
     use sqlx::Row;
     row.try_get::<bool, _>(column).or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+}
+
+/// The writer's own connection to the file the pool migrated. An in-memory database would be a
+/// second, empty database here, so it is refused.
+fn open_sqlite_writer(url: &str, pragmas: &str) -> anyhow::Result<rusqlite::Connection> {
+    use std::str::FromStr;
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        anyhow::bail!("CRM_DATABASE_URL: an in-memory SQLite database is not supported; name a file");
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = rusqlite::Connection::open_with_flags(options.get_filename(), flags)
+        .map_err(|err| anyhow::anyhow!("cannot open the database for writing: {err}"))?;
+    conn.execute_batch(pragmas)?;
+    // Enough for every distinct statement the stores issue, so none is prepared twice.
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
 }
 
 fn engine_and_url(url: &str) -> anyhow::Result<(Engine, String)> {
@@ -163,4 +189,30 @@ fn sqlite_pragmas(synchronous: SqliteSynchronous) -> String {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; \
          PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864;"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_refuses_an_in_memory_database() {
+        for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+            let err = open_sqlite_writer(url, "").unwrap_err().to_string();
+            assert!(err.contains("in-memory SQLite database is not supported"), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_writer_opens_the_file_the_url_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        rusqlite::Connection::open(&path).unwrap().execute_batch("create table t (x integer)").unwrap();
+        let conn = open_sqlite_writer(&format!("sqlite://{}?mode=rwc", path.display()), "PRAGMA foreign_keys = ON;")
+            .expect("open");
+        conn.execute_batch("insert into t values (1)").unwrap();
+        let missing = dir.path().join("missing.db");
+        let err = open_sqlite_writer(&format!("sqlite://{}", missing.display()), "").unwrap_err().to_string();
+        assert!(err.starts_with("cannot open the database for writing"), "{err}");
+    }
 }

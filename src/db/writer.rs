@@ -1,22 +1,26 @@
-//! Group commit for SQLite: one task owns the only write connection, takes every job queued at
-//! the moment, and runs them in one transaction. Each job makes its own change atomic with a
-//! savepoint (`conn.begin()`), so a failing job rolls back alone. Replies are sent only after the
-//! transaction committed, so a handler never acknowledges a write that could still be lost.
+//! Group commit for SQLite: one thread owns the only write connection, takes every job queued at
+//! the moment (up to [`MAX_BATCH`]), and runs them in one transaction. Each job makes its own
+//! change atomic with a savepoint (`conn.begin()`), so a failing job rolls back alone. Replies are
+//! sent only after the transaction committed, so a handler never acknowledges a write that could
+//! still be lost.
+//!
+//! The thread calls SQLite directly: a job's statements run back to back on it, with no hop
+//! between threads per statement. Jobs are written as futures (the same code runs on PostgreSQL),
+//! but on this connection every statement completes synchronously, so a job finishes in a
+//! single poll; one that would wait on anything else is refused rather than blocking the writer.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use sqlx::AnyConnection;
-use sqlx::{Any as AnyDb, Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::conn::WriteConn;
 use super::Job;
 use crate::http::error::AppError;
 
 /// At most this many jobs share a transaction, so a long queue still commits often.
-const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 512;
 /// Queued jobs beyond this make submitters wait (back-pressure instead of unbounded memory).
 const QUEUE_DEPTH: usize = 8192;
 
@@ -39,16 +43,17 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: AnyConnection) -> Writer {
+    pub fn start(conn: rusqlite::Connection) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(conn, receiver));
-        Writer { sender }
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(WriteConn::sqlite(conn), receiver))?;
+        Ok(Writer { sender })
     }
 
     pub async fn submit<T: Send + 'static>(&self, job: Job<T>) -> Result<T, AppError> {
-        let run: Job<Erased> = Box::new(move |conn: &mut AnyConnection| {
-            job(conn).map(|result| result.map(|value| Box::new(value) as Erased)).boxed()
-        });
+        let run: Job<Erased> =
+            Box::new(move |conn: &mut WriteConn| job(conn).map(|result| result.map(|v| Box::new(v) as Erased)).boxed());
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Message::Job(Queued { run, reply }))
@@ -71,21 +76,22 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: AnyConnection, mut receiver: mpsc::Receiver<Message>) {
-    let mut messages: Vec<Message> = Vec::with_capacity(MAX_BATCH);
+fn run(mut conn: WriteConn, mut receiver: mpsc::Receiver<Message>) {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
     let mut stop: Option<oneshot::Sender<()>> = None;
     while stop.is_none() {
-        if receiver.recv_many(&mut messages, MAX_BATCH).await == 0 {
-            break;
-        }
-        for message in messages.drain(..) {
+        let Some(first) = receiver.blocking_recv() else { break };
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
             match message {
                 Message::Job(job) => batch.push(job),
                 Message::Stop(done) => stop = Some(done),
             }
+            if batch.len() < MAX_BATCH && stop.is_none() {
+                next = receiver.try_recv().ok();
+            }
         }
-        commit_batch(&mut conn, &mut batch).await;
+        commit_batch(&mut conn, &mut batch);
     }
     receiver.close();
     while let Ok(message) = receiver.try_recv() {
@@ -93,33 +99,30 @@ async fn run(mut conn: AnyConnection, mut receiver: mpsc::Receiver<Message>) {
             batch.push(job);
         }
     }
-    commit_batch(&mut conn, &mut batch).await;
-    let _ = conn.close().await;
+    commit_batch(&mut conn, &mut batch);
+    drop(conn);
     if let Some(done) = stop {
         let _ = done.send(());
     }
 }
 
-async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<Queued>) {
+fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>) {
     if batch.is_empty() {
         return;
     }
-    let mut tx = match conn.begin().await {
-        Ok(tx) => tx,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot begin a write transaction");
-            for job in batch.drain(..) {
-                let _ = job.reply.send(Err(AppError::internal(anyhow::anyhow!("cannot begin: {err}"))));
-            }
-            return;
+    if let Err(err) = conn.sqlite_batch("begin") {
+        tracing::error!(error = %err, "cannot begin a write transaction");
+        for job in batch.drain(..) {
+            let _ = job.reply.send(Err(AppError::internal(anyhow::anyhow!("cannot begin: {err}"))));
         }
-    };
+        return;
+    }
     let mut finished = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
-        let result = run_job(&mut tx, job.run).await;
+        let result = run_job(conn, job.run);
         finished.push((job.reply, result));
     }
-    match tx.commit().await {
+    match conn.sqlite_batch("commit") {
         Ok(()) => {
             for (reply, result) in finished {
                 let _ = reply.send(result);
@@ -127,6 +130,7 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<Queued>) {
         }
         Err(err) => {
             tracing::error!(error = %err, jobs = finished.len(), "group commit failed");
+            let _ = conn.sqlite_batch("rollback");
             for (reply, _) in finished {
                 let _ = reply.send(Err(AppError::internal(anyhow::anyhow!("commit failed: {err}"))));
             }
@@ -136,11 +140,102 @@ async fn commit_batch(conn: &mut AnyConnection, batch: &mut Vec<Queued>) {
 
 /// Runs one job in the batch's transaction. A job keeps its change atomic with its own
 /// `begin()` (a savepoint here) and, when it fails, leaves nothing behind outside it; a panic
-/// drops the job's open savepoint, which rolls it back.
-async fn run_job(tx: &mut Transaction<'_, AnyDb>, run: Job<Erased>) -> Result<Erased, AppError> {
-    let outcome: BoxFuture<'_, _> = run(tx);
-    match AssertUnwindSafe(outcome).catch_unwind().await {
-        Ok(result) => result,
+/// unwinds through the job's open savepoint, whose guard rolls it back.
+fn run_job(conn: &mut WriteConn, run: Job<Erased>) -> Result<Erased, AppError> {
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(conn).now_or_never()));
+    match outcome {
+        Ok(Some(result)) => result,
+        Ok(None) => Err(AppError::internal(anyhow::anyhow!("a write job waited on something other than SQLite"))),
         Err(_) => Err(AppError::internal(anyhow::anyhow!("a write job panicked"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::future::BoxFuture;
+
+    fn writer() -> Writer {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("create table t (id integer primary key, v text not null unique)").unwrap();
+        Writer::start(conn).unwrap()
+    }
+
+    fn insert(v: &'static str) -> Job<u64> {
+        Box::new(move |conn: &mut WriteConn| -> BoxFuture<'_, Result<u64, AppError>> {
+            Box::pin(async move {
+                let mut change = conn.begin().await?;
+                let n = change.execute("insert into t (v) values ($1)", crate::args![v]).await?;
+                change.commit().await?;
+                Ok(n)
+            })
+        })
+    }
+
+    fn count(writer: &Writer) -> impl std::future::Future<Output = Result<i64, AppError>> + '_ {
+        writer.submit(Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<i64, AppError>> {
+            Box::pin(async move { Ok(conn.fetch_one("select count(*) from t", Vec::new()).await?.get(0)?) })
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_alone() {
+        let writer = writer();
+        let (a, b, c) =
+            tokio::join!(writer.submit(insert("a")), writer.submit(insert("a")), writer.submit(insert("b")));
+        let outcomes = [a.is_ok(), b.is_ok(), c.is_ok()];
+        assert_eq!(outcomes, [true, false, true]);
+        assert_eq!(count(&writer).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_rolls_back_and_the_writer_goes_on() {
+        let writer = writer();
+        let panics: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), AppError>> {
+            Box::pin(async move {
+                let mut change = conn.begin().await?;
+                change.execute("insert into t (v) values ('lost')", Vec::new()).await?;
+                panic!("job bug");
+            })
+        });
+        let err = writer.submit(panics).await.unwrap_err();
+        assert!(format!("{err:?}").contains("panicked"));
+        writer.submit(insert("kept")).await.unwrap();
+        assert_eq!(count(&writer).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_waits_on_something_else_is_refused_and_rolled_back() {
+        let writer = writer();
+        let waits: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), AppError>> {
+            Box::pin(async move {
+                let mut change = conn.begin().await?;
+                change.execute("insert into t (v) values ('lost')", Vec::new()).await?;
+                futures_util::future::pending::<()>().await;
+                change.commit().await?;
+                Ok(())
+            })
+        });
+        let err = writer.submit(waits).await.unwrap_err();
+        assert!(format!("{err:?}").contains("waited on something other than SQLite"));
+        assert_eq!(count(&writer).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn shutdown_commits_what_is_queued() {
+        let writer = writer();
+        let queued = {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.submit(insert("queued")).await })
+        };
+        tokio::task::yield_now().await;
+        writer.shutdown().await;
+        let after = queued.await.unwrap();
+        // Either it was queued before the stop (committed) or the writer had stopped (refused).
+        match after {
+            Ok(n) => assert_eq!(n, 1),
+            Err(err) => assert!(format!("{err:?}").contains("stopped")),
+        }
+        assert!(writer.submit(insert("late")).await.is_err());
     }
 }

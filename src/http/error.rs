@@ -88,6 +88,12 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<crate::db::DbError> for AppError {
+    fn from(err: crate::db::DbError) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log_if_internal();
@@ -107,11 +113,8 @@ pub trait ResultExt<T> {
     fn on_unique_violation(self, conflict: impl FnOnce() -> String) -> Result<T, AppError>;
 }
 
-impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+impl<T> ResultExt<T> for Result<T, crate::db::DbError> {
     fn on_unique_violation(self, conflict: impl FnOnce() -> String) -> Result<T, AppError> {
-        self.map_err(|err| match &err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => AppError::Conflict(conflict()),
-            _ => AppError::from(err),
-        })
+        self.map_err(|err| if err.is_unique_violation() { AppError::Conflict(conflict()) } else { AppError::from(err) })
     }
 }

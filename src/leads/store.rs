@@ -1,8 +1,8 @@
 //! Lead writes. Each function runs inside the caller's transaction; a row is locked (`lock`)
 //! before any decision that depends on its state, so concurrent calls serialise.
 
-use sqlx::AnyConnection;
-use sqlx::Row;
+use crate::args;
+use crate::db::WriteConn;
 
 use super::payload::{ActivityIn, LeadConvertIn, LeadPatch, LeadStatusIn, NewLeadIn, QualifiedProfileIn};
 use crate::customers;
@@ -23,23 +23,23 @@ pub struct Locked {
 }
 
 /// Locks the row for the rest of the transaction and returns its state; 404 when missing.
-pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Locked, AppError> {
-    let row =
-        sqlx::query("update leads set updated_at = $1 where id = $2 returning lead_status, is_discarded, customer_id")
-            .bind(time::now())
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(NOT_FOUND)?;
+pub async fn lock(conn: &mut WriteConn, id: i64) -> Result<Locked, AppError> {
+    let row = conn
+        .fetch_optional(
+            "update leads set updated_at = $1 where id = $2 returning lead_status, is_discarded, customer_id",
+            args![time::now(), id],
+        )
+        .await?
+        .ok_or(NOT_FOUND)?;
     Ok(Locked {
-        lead_status: row.try_get("lead_status")?,
-        is_discarded: crate::db::flag(&row, "is_discarded")?,
-        customer_id: row.try_get("customer_id")?,
+        lead_status: row.get("lead_status")?,
+        is_discarded: row.get("is_discarded")?,
+        customer_id: row.get("customer_id")?,
     })
 }
 
-pub async fn exists(conn: &mut AnyConnection, id: i64) -> Result<(), AppError> {
-    let found = sqlx::query("select id from leads where id = $1").bind(id).fetch_optional(&mut *conn).await?;
+pub async fn exists(conn: &mut WriteConn, id: i64) -> Result<(), AppError> {
+    let found = conn.fetch_optional("select id from leads where id = $1", args![id]).await?;
     found.map(|_| ()).ok_or(NOT_FOUND)
 }
 
@@ -47,7 +47,7 @@ fn converted_conflict(id: i64, customer_id: i64) -> AppError {
     AppError::Conflict(format!("Lead {id} was converted to customer {customer_id}; its status can no longer change"))
 }
 
-pub async fn create(conn: &mut AnyConnection, input: NewLeadIn, ctx: &EventContext) -> Result<i64, AppError> {
+pub async fn create(conn: &mut WriteConn, input: NewLeadIn, ctx: &EventContext) -> Result<i64, AppError> {
     let now = time::now();
     let status = input.lead_status.unwrap_or(LeadStatus::New);
     let source = input.source.or_else(|| ctx.received_from.as_deref().map(SourceValue::parse));
@@ -92,7 +92,7 @@ pub async fn create(conn: &mut AnyConnection, input: NewLeadIn, ctx: &EventConte
     Ok(id)
 }
 
-pub async fn update(conn: &mut AnyConnection, id: i64, patch: LeadPatch, ctx: &EventContext) -> Result<(), AppError> {
+pub async fn update(conn: &mut WriteConn, id: i64, patch: LeadPatch, ctx: &EventContext) -> Result<(), AppError> {
     let locked = lock(conn, id).await?;
     let mut row = Columns::new();
     row.patch("first_name", patch.first_name)
@@ -145,7 +145,7 @@ pub async fn update(conn: &mut AnyConnection, id: i64, patch: LeadPatch, ctx: &E
 
 /// Returns (old status, new status).
 pub async fn update_status(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     id: i64,
     input: LeadStatusIn,
     ctx: &EventContext,
@@ -166,7 +166,7 @@ pub async fn update_status(
 }
 
 /// Marks the lead lost and discarded; discarding twice is harmless.
-pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &EventContext) -> Result<(), AppError> {
+pub async fn discard(conn: &mut WriteConn, id: i64, input: DiscardIn, ctx: &EventContext) -> Result<(), AppError> {
     let locked = lock(conn, id).await?;
     if let Some(customer_id) = locked.customer_id {
         return Err(AppError::Conflict(format!(
@@ -197,7 +197,7 @@ pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &
 }
 
 pub async fn add_activity(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     id: i64,
     input: ActivityIn,
     ctx: &EventContext,
@@ -218,7 +218,7 @@ pub async fn add_activity(
 
 /// Creates the profile, or changes only the keys present. Returns the profile id.
 pub async fn upsert_profile(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     id: i64,
     input: QualifiedProfileIn,
     ctx: &EventContext,
@@ -246,11 +246,10 @@ pub async fn upsert_profile(
         .patch("notes", input.notes)
         .set("raw_payload", ctx.raw_payload.as_str())
         .set("updated_at", now.clone());
-    let existing =
-        sqlx::query("select id from qualified_profiles where lead_id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    let existing = conn.fetch_optional("select id from qualified_profiles where lead_id = $1", args![id]).await?;
     match existing {
         Some(found) => {
-            let profile_id: i64 = found.try_get(0)?;
+            let profile_id: i64 = found.get(0)?;
             row.update(conn, "qualified_profiles", profile_id).await?;
             Ok(profile_id)
         }
@@ -264,7 +263,7 @@ pub async fn upsert_profile(
 /// Creates the customer, marks the lead won (with history) and links both ways. Once only.
 /// Returns (customer id, customer code).
 pub async fn convert(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     id: i64,
     input: LeadConvertIn,
     ctx: &EventContext,

@@ -1,10 +1,10 @@
 //! The webhook log table: one row per delivery, written in the same transaction as the
 //! business change it records (or alone, after a failure rolled that change back).
 
+use crate::db::WriteConn;
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::AnyConnection;
 use sqlx::{Any, AnyPool, Row};
 
 use crate::db::columns::Columns;
@@ -34,7 +34,7 @@ pub struct NewLog {
     pub processed_at: String,
 }
 
-pub async fn insert(conn: &mut AnyConnection, log: &NewLog) -> Result<i64, sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, log: &NewLog) -> Result<i64, crate::db::DbError> {
     let mut row = Columns::new();
     row.set("direction", log.direction)
         .set("event", log.event.clone())

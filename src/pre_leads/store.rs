@@ -1,15 +1,15 @@
 //! Pre-lead writes. Each function runs inside the caller's transaction; a row is locked
 //! (`lock`) before any decision that depends on its state, so concurrent calls serialise.
 
-use sqlx::AnyConnection;
-use sqlx::Row;
+use crate::args;
+use crate::db::WriteConn;
 
 use super::payload::{NewPreLeadIn, PreLeadConvertIn, PreLeadPatch, PreLeadStatusIn};
 use crate::db::columns::Columns;
 use crate::domain::fields::Email;
 use crate::domain::values::{PreLeadStatus, Priority, SourceValue};
 use crate::domain::{time, EntityType};
-use crate::http::error::AppError;
+use crate::http::error::{AppError, ResultExt};
 use crate::related::{self, DiscardIn, StatusChange};
 use crate::webhook::EventContext;
 
@@ -24,24 +24,23 @@ pub struct Locked {
 
 /// Locks the row for the rest of the transaction (an UPDATE takes the row lock on PostgreSQL and
 /// the write lock on SQLite) and returns its current state; 404 when it does not exist.
-pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Locked, AppError> {
-    let row = sqlx::query(
-        "update pre_leads set updated_at = $1 where id = $2 returning lead_status, is_discarded, converted_lead_id",
-    )
-    .bind(time::now())
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(NOT_FOUND)?;
+pub async fn lock(conn: &mut WriteConn, id: i64) -> Result<Locked, AppError> {
+    let row = conn
+        .fetch_optional(
+            "update pre_leads set updated_at = $1 where id = $2 returning lead_status, is_discarded, converted_lead_id",
+            args![time::now(), id],
+        )
+        .await?
+        .ok_or(NOT_FOUND)?;
     Ok(Locked {
-        lead_status: row.try_get("lead_status")?,
-        is_discarded: crate::db::flag(&row, "is_discarded")?,
-        converted_lead_id: row.try_get("converted_lead_id")?,
+        lead_status: row.get("lead_status")?,
+        is_discarded: row.get("is_discarded")?,
+        converted_lead_id: row.get("converted_lead_id")?,
     })
 }
 
-pub async fn exists(conn: &mut AnyConnection, id: i64) -> Result<(), AppError> {
-    let found = sqlx::query("select id from pre_leads where id = $1").bind(id).fetch_optional(&mut *conn).await?;
+pub async fn exists(conn: &mut WriteConn, id: i64) -> Result<(), AppError> {
+    let found = conn.fetch_optional("select id from pre_leads where id = $1", args![id]).await?;
     found.map(|_| ()).ok_or(NOT_FOUND)
 }
 
@@ -51,7 +50,7 @@ fn source_columns(row: &mut Columns, source: Option<SourceValue>) {
     }
 }
 
-pub async fn create(conn: &mut AnyConnection, input: NewPreLeadIn, ctx: &EventContext) -> Result<i64, AppError> {
+pub async fn create(conn: &mut WriteConn, input: NewPreLeadIn, ctx: &EventContext) -> Result<i64, AppError> {
     let now = time::now();
     let status = input.lead_status.unwrap_or(PreLeadStatus::New);
     let source = input.source.or_else(|| ctx.received_from.as_deref().map(SourceValue::parse));
@@ -93,12 +92,7 @@ fn converted_conflict(id: i64, lead_id: i64) -> AppError {
     AppError::Conflict(format!("Pre-lead {id} was converted to lead {lead_id}; its status can no longer change"))
 }
 
-pub async fn update(
-    conn: &mut AnyConnection,
-    id: i64,
-    patch: PreLeadPatch,
-    ctx: &EventContext,
-) -> Result<(), AppError> {
+pub async fn update(conn: &mut WriteConn, id: i64, patch: PreLeadPatch, ctx: &EventContext) -> Result<(), AppError> {
     let locked = lock(conn, id).await?;
     let mut row = Columns::new();
     row.patch("first_name", patch.first_name)
@@ -144,7 +138,7 @@ pub async fn update(
 
 /// Returns (old status, new status).
 pub async fn update_status(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     id: i64,
     input: PreLeadStatusIn,
     ctx: &EventContext,
@@ -168,7 +162,7 @@ pub async fn update_status(
 }
 
 /// Discarding twice is harmless: the second call changes nothing and succeeds.
-pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &EventContext) -> Result<(), AppError> {
+pub async fn discard(conn: &mut WriteConn, id: i64, input: DiscardIn, ctx: &EventContext) -> Result<(), AppError> {
     let locked = lock(conn, id).await?;
     if let Some(lead_id) = locked.converted_lead_id {
         return Err(AppError::Conflict(format!(
@@ -197,7 +191,7 @@ pub async fn discard(conn: &mut AnyConnection, id: i64, input: DiscardIn, ctx: &
 /// Creates the lead, copies contacts and memos, links both ways. Once only: a converted or
 /// discarded pre-lead is a 409, and `leads.pre_lead_id` is unique besides.
 pub async fn convert(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     id: i64,
     input: PreLeadConvertIn,
     ctx: &EventContext,
@@ -211,34 +205,17 @@ pub async fn convert(
     }
     let now = time::now();
     let priority = input.priority.unwrap_or(Priority::Medium);
-    let row = sqlx::query(
-        "insert into leads (pre_lead_id, first_name, last_name, email, phone, company_name, source, source_details, \
+    let row = conn.fetch_one("insert into leads (pre_lead_id, first_name, last_name, email, phone, company_name, source, source_details, \
          priority, product_interest, requirements, expected_value_cents, city, state, country, address_line1, \
          address_line2, zip_code, assigned_to, notes, lead_status, industry_id, region_id, office_timings, timezone, \
          received_from, raw_payload, created_at, updated_at) \
          select id, first_name, last_name, email, phone, company_name, source, source_details, \
          $1, product_interest, requirements, $2, city, state, country, address_line1, \
          address_line2, zip_code, $3, coalesce($4, notes), $5, industry_id, region_id, office_timings, timezone, \
-         $6, $7, $8, $8 from pre_leads where id = $9 returning id",
-    )
-    .bind(priority.as_str())
-    .bind(input.expected_value.map(|m| m.cents()))
-    .bind(input.assigned_to)
-    .bind(input.notes)
-    .bind("new")
-    .bind(ctx.received_from.clone())
-    .bind(ctx.raw_payload.as_str())
-    .bind(now.clone())
-    .bind(id)
-    .fetch_one(&mut *conn)
+         $6, $7, $8, $8 from pre_leads where id = $9 returning id", args![priority.as_str(), input.expected_value.map(|m| m.cents()), input.assigned_to, input.notes, "new", ctx.received_from.clone(), ctx.raw_payload.as_str(), now.clone(), id])
     .await
-    .map_err(|err| match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            AppError::Conflict(format!("Pre-lead {id} was already converted"))
-        }
-        _ => AppError::from(err),
-    })?;
-    let lead_id: i64 = row.try_get(0)?;
+    .on_unique_violation(|| format!("Pre-lead {id} was already converted"))?;
+    let lead_id: i64 = row.get(0)?;
     related::copy_contacts_and_memos(conn, (EntityType::PreLead, id), (EntityType::Lead, lead_id)).await?;
     let mut update = Columns::new();
     update

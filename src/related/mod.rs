@@ -1,8 +1,9 @@
 //! Records that belong to a pre-lead or a lead alike: contacts, memos and the status history.
 //! One table each, keyed by (`entity_type`, `entity_id`), so conversion can copy them over.
 
+use crate::args;
+use crate::db::WriteConn;
 use serde::Deserialize;
-use sqlx::AnyConnection;
 
 use crate::db::columns::Columns;
 use crate::domain::fields::{non_blank, DateTimeText, Email};
@@ -65,7 +66,7 @@ pub struct DiscardIn {
 }
 
 pub async fn add_contact(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     entity: EntityType,
     entity_id: i64,
     contact: ContactIn,
@@ -73,14 +74,10 @@ pub async fn add_contact(
 ) -> Result<i64, AppError> {
     let is_primary = contact.is_primary.unwrap_or(false);
     if is_primary {
-        sqlx::query(
+        conn.execute(
             "update contacts set is_primary = $1 where entity_type = $2 and entity_id = $3 and is_primary = $4",
+            args![false, entity.as_str(), entity_id, true],
         )
-        .bind(false)
-        .bind(entity.as_str())
-        .bind(entity_id)
-        .bind(true)
-        .execute(&mut *conn)
         .await?;
     }
     let mut row = Columns::new();
@@ -99,7 +96,7 @@ pub async fn add_contact(
 }
 
 pub async fn add_memo(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     entity: EntityType,
     entity_id: i64,
     memo: MemoIn,
@@ -146,7 +143,7 @@ impl<'a> StatusChange<'a> {
     }
 }
 
-pub async fn record_status_change(conn: &mut AnyConnection, change: StatusChange<'_>) -> Result<(), AppError> {
+pub async fn record_status_change(conn: &mut WriteConn, change: StatusChange<'_>) -> Result<(), AppError> {
     let now = time::now();
     let mut row = Columns::new();
     row.set("entity_type", change.entity.as_str())
@@ -163,32 +160,21 @@ pub async fn record_status_change(conn: &mut AnyConnection, change: StatusChange
 
 /// Copies the contacts and memos of one record to another (pre-lead → lead conversion).
 pub async fn copy_contacts_and_memos(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     from: (EntityType, i64),
     to: (EntityType, i64),
 ) -> Result<(), AppError> {
-    sqlx::query(
-        "insert into contacts (entity_type, entity_id, first_name, last_name, email, phone, designation, \
+    conn.execute("insert into contacts (entity_type, entity_id, first_name, last_name, email, phone, designation, \
          department, is_primary, raw_payload, created_at) \
          select $1, $2, first_name, last_name, email, phone, designation, department, is_primary, raw_payload, created_at \
-         from contacts where entity_type = $3 and entity_id = $4 order by id",
-    )
-    .bind(to.0.as_str())
-    .bind(to.1)
-    .bind(from.0.as_str())
-    .bind(from.1)
-    .execute(&mut *conn)
+         from contacts where entity_type = $3 and entity_id = $4 order by id", args![to.0.as_str(), to.1, from.0.as_str(), from.1])
     .await?;
-    sqlx::query(
+    conn.execute(
         "insert into memos (entity_type, entity_id, title, content, memo_type, raw_payload, created_at) \
          select $1, $2, title, content, memo_type, raw_payload, created_at \
          from memos where entity_type = $3 and entity_id = $4 order by id",
+        args![to.0.as_str(), to.1, from.0.as_str(), from.1],
     )
-    .bind(to.0.as_str())
-    .bind(to.1)
-    .bind(from.0.as_str())
-    .bind(from.1)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! An event's `data` parsed into a typed command, and its execution against the stores.
 
+use crate::db::WriteConn;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::AnyConnection;
 
 use super::events::EventKind;
 use super::parse_error::from_serde_path;
@@ -214,7 +214,7 @@ pub struct PaymentOut {
     pub outstanding_amount: Money,
 }
 
-pub async fn execute(conn: &mut AnyConnection, command: Command, ctx: &EventContext) -> Result<Outcome, AppError> {
+pub async fn execute(conn: &mut WriteConn, command: Command, ctx: &EventContext) -> Result<Outcome, AppError> {
     use EntityType::{Customer, Lead, PreLead};
     let kind = ctx.kind;
     match command {

@@ -3,10 +3,10 @@
 //! across concurrent requests and across instances sharing one database. Only successful
 //! requests are remembered: a failed one rolls its claim back and may be retried with the key.
 
+use crate::args;
+use crate::db::WriteConn;
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
-use sqlx::AnyConnection;
-use sqlx::Row;
 
 use crate::domain::time;
 use crate::http::error::AppError;
@@ -48,49 +48,47 @@ pub fn from_headers(headers: &HeaderMap, path: &str, body: &[u8]) -> Result<Opti
 
 /// Claims the key. `Some(stored)` when it was already used by the same request (replay it);
 /// 409 when it was used with another request; `None` when this request is the first.
-pub async fn claim(conn: &mut AnyConnection, key: &IdempotencyKey) -> Result<Option<Stored>, AppError> {
-    let claimed = sqlx::query(
-        "insert into idempotency_keys (key, request_hash, response_status, response_body, created_at) \
+pub async fn claim(conn: &mut WriteConn, key: &IdempotencyKey) -> Result<Option<Stored>, AppError> {
+    let claimed = conn
+        .fetch_optional(
+            "insert into idempotency_keys (key, request_hash, response_status, response_body, created_at) \
          values ($1, $2, 0, '', $3) on conflict (key) do nothing returning key",
-    )
-    .bind(key.key.clone())
-    .bind(key.request_hash.clone())
-    .bind(time::now())
-    .fetch_optional(&mut *conn)
-    .await?;
+            args![key.key.clone(), key.request_hash.clone(), time::now()],
+        )
+        .await?;
     if claimed.is_some() {
         return Ok(None);
     }
-    let row = sqlx::query("select request_hash, response_status, response_body from idempotency_keys where key = $1")
-        .bind(key.key.clone())
-        .fetch_one(&mut *conn)
+    let row = conn
+        .fetch_one(
+            "select request_hash, response_status, response_body from idempotency_keys where key = $1",
+            args![key.key.clone()],
+        )
         .await?;
-    let hash: String = row.try_get(0)?;
+    let hash: String = row.get(0)?;
     if hash != key.request_hash {
         return Err(AppError::Conflict(format!(
             "Idempotency key {} was already used with a different request",
             key.key
         )));
     }
-    let status: i64 = row.try_get(1)?;
-    Ok(Some(Stored { status: u16::try_from(status).unwrap_or(200), body: row.try_get(2)? }))
+    let status: i64 = row.get(1)?;
+    Ok(Some(Stored { status: u16::try_from(status).unwrap_or(200), body: row.get(2)? }))
 }
 
 /// Records the answer of the request that claimed the key.
-pub async fn store(conn: &mut AnyConnection, key: &IdempotencyKey, status: u16, body: &str) -> Result<(), AppError> {
-    sqlx::query("update idempotency_keys set response_status = $1, response_body = $2 where key = $3")
-        .bind(i64::from(status))
-        .bind(body.to_string())
-        .bind(key.key.clone())
-        .execute(&mut *conn)
-        .await?;
+pub async fn store(conn: &mut WriteConn, key: &IdempotencyKey, status: u16, body: &str) -> Result<(), AppError> {
+    conn.execute(
+        "update idempotency_keys set response_status = $1, response_body = $2 where key = $3",
+        args![i64::from(status), body.to_string(), key.key.clone()],
+    )
+    .await?;
     Ok(())
 }
 
 /// Deletes keys older than the retention; returns how many.
-pub async fn purge(conn: &mut AnyConnection) -> Result<u64, AppError> {
+pub async fn purge(conn: &mut WriteConn) -> Result<u64, AppError> {
     let cutoff = time::format(chrono::Utc::now() - chrono::Duration::hours(RETENTION_HOURS));
-    let done =
-        sqlx::query("delete from idempotency_keys where created_at < $1").bind(cutoff).execute(&mut *conn).await?;
-    Ok(done.rows_affected())
+    let done = conn.execute("delete from idempotency_keys where created_at < $1", args![cutoff]).await?;
+    Ok(done)
 }

@@ -5,12 +5,11 @@
 
 use std::time::Instant;
 
+use crate::db::WriteConn;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{json, Value};
-use sqlx::AnyConnection;
-use sqlx::Connection;
 
 use super::command::{self, Command};
 use super::events::EventKind;
@@ -196,7 +195,7 @@ async fn apply(state: &AppState, prepared: Prepared, log: NewLog, started: Insta
 /// Runs inside the write transaction. `Err` only when the log row itself could not be written:
 /// then everything rolls back and the client gets a 500.
 async fn run_in_transaction(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     prepared: Prepared,
     mut log: NewLog,
     started: Instant,

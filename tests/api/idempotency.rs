@@ -59,7 +59,7 @@ async fn keys_older_than_a_day_are_purged(engine: Engine) {
     let day_old = crm_webhooks::domain::time::format(chrono::Utc::now() - chrono::Duration::hours(25));
     db.write(move |conn| {
         Box::pin(async move {
-            sqlx::query("update idempotency_keys set created_at = $1").bind(day_old).execute(&mut *conn).await?;
+            conn.execute("update idempotency_keys set created_at = $1", crm_webhooks::args![day_old]).await?;
             Ok(())
         })
     })

@@ -1,0 +1,272 @@
+//! The write connection every store function takes: one API and one body of SQL over two
+//! engines. On SQLite it wraps the group-commit writer's own `rusqlite` connection, so a job runs
+//! start to end on the writer's thread with no hop per statement; on PostgreSQL a pooled sqlx
+//! connection. SQL uses `$1, $2, …` placeholders, which both engines accept (SQLite binds them by
+//! number here, as sqlx does).
+
+use std::sync::Arc;
+
+use futures_util::TryStreamExt;
+use sqlx::any::{AnyRow, AnyTypeInfoKind};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Column, Executor, Row as _, ValueRef as _};
+
+use super::value::{Cell, DbError, Row, Value};
+
+pub struct WriteConn {
+    inner: Inner,
+    /// Open transaction levels: the writer's batch transaction counts as one on SQLite.
+    depth: u32,
+    /// Rollbacks owed by [`Change`]s dropped without an answer on PostgreSQL (a destructor
+    /// cannot wait for the server); they run before the next statement.
+    owed: Vec<String>,
+}
+
+enum Inner {
+    Sqlite(rusqlite::Connection),
+    Postgres(PoolConnection<Any>),
+}
+
+impl WriteConn {
+    pub(super) fn sqlite(conn: rusqlite::Connection) -> Self {
+        WriteConn { inner: Inner::Sqlite(conn), depth: 0, owed: Vec::new() }
+    }
+
+    pub(super) fn postgres(conn: PoolConnection<Any>) -> Self {
+        WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new() }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub async fn execute(&mut self, sql: &str, args: Vec<Value>) -> Result<u64, DbError> {
+        self.pay_owed().await?;
+        match &mut self.inner {
+            Inner::Sqlite(conn) => {
+                sqlite_rows(conn, sql, &args)?;
+                Ok(conn.changes())
+            }
+            Inner::Postgres(conn) => {
+                let done = conn.execute(bound(sqlx::query(sql), args)).await?;
+                Ok(done.rows_affected())
+            }
+        }
+    }
+
+    /// Every row the statement returns. Always read to the end, which also finishes an
+    /// `INSERT … RETURNING` on SQLite instead of leaving it open.
+    pub async fn fetch_all(&mut self, sql: &str, args: Vec<Value>) -> Result<Vec<Row>, DbError> {
+        self.pay_owed().await?;
+        match &mut self.inner {
+            Inner::Sqlite(conn) => sqlite_rows(conn, sql, &args),
+            Inner::Postgres(conn) => {
+                let query = bound(sqlx::query(sql), args);
+                let rows: Vec<AnyRow> = conn.fetch(query).try_collect().await?;
+                let names = match rows.first() {
+                    Some(row) => row.columns().iter().map(|c| c.name().to_string()).collect(),
+                    None => Arc::from(Vec::new()),
+                };
+                rows.iter().map(|row| any_row(row, &names)).collect()
+            }
+        }
+    }
+
+    pub async fn fetch_optional(&mut self, sql: &str, args: Vec<Value>) -> Result<Option<Row>, DbError> {
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
+    }
+
+    pub async fn fetch_one(&mut self, sql: &str, args: Vec<Value>) -> Result<Row, DbError> {
+        self.fetch_optional(sql, args).await?.ok_or(DbError::RowNotFound)
+    }
+
+    /// Opens a nested unit of work: a transaction at the outermost level, a savepoint inside one.
+    /// It must end with [`Change::commit`] or [`Change::rollback`]; dropped without either, it
+    /// rolls back.
+    pub async fn begin(&mut self) -> Result<Change<'_>, DbError> {
+        let sql = if self.depth == 0 { "begin".to_string() } else { format!("savepoint sp{}", self.depth) };
+        self.execute(&sql, Vec::new()).await?;
+        self.depth += 1;
+        Ok(Change { conn: self, open: true })
+    }
+
+    /// Runs any rollback still owed and reports whether the connection is back outside every
+    /// transaction, i.e. fit to return to the pool.
+    pub(super) async fn settle(&mut self) -> bool {
+        if self.pay_owed().await.is_err() {
+            return false;
+        }
+        self.depth == 0
+    }
+
+    /// Closes a pooled connection instead of returning it to the pool.
+    pub(super) fn detach(self) {
+        if let Inner::Postgres(conn) = self.inner {
+            drop(conn.detach());
+        }
+    }
+
+    /// The writer's batch transaction on SQLite (see `writer.rs`): plain statements, so that a
+    /// job's `begin()` nests inside as a savepoint.
+    pub(super) fn sqlite_batch(&mut self, sql: &str) -> Result<(), DbError> {
+        match &mut self.inner {
+            Inner::Sqlite(conn) => {
+                conn.execute_batch(sql)?;
+                self.depth = if sql == "begin" { 1 } else { 0 };
+                Ok(())
+            }
+            Inner::Postgres(_) => unreachable!("the batch writer runs on SQLite only"),
+        }
+    }
+
+    async fn pay_owed(&mut self) -> Result<(), DbError> {
+        while !self.owed.is_empty() {
+            let sql = self.owed.remove(0);
+            if let Inner::Postgres(conn) = &mut self.inner {
+                conn.execute(sqlx::raw_sql(&sql)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The statements that end the innermost level.
+    fn ending(&self, commit: bool) -> String {
+        let level = self.depth - 1;
+        match (level, commit) {
+            (0, true) => "commit".to_string(),
+            (0, false) => "rollback".to_string(),
+            (_, true) => format!("release savepoint sp{level}"),
+            (_, false) => format!("rollback to savepoint sp{level}; release savepoint sp{level}"),
+        }
+    }
+
+    async fn end(&mut self, commit: bool) -> Result<(), DbError> {
+        let sql = self.ending(commit);
+        self.depth -= 1;
+        self.pay_owed().await?;
+        match &mut self.inner {
+            Inner::Sqlite(conn) => conn.execute_batch(&sql)?,
+            Inner::Postgres(conn) => {
+                conn.execute(sqlx::raw_sql(&sql)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An open transaction or savepoint; derefs to the connection for the statements inside it.
+pub struct Change<'a> {
+    conn: &'a mut WriteConn,
+    open: bool,
+}
+
+impl Change<'_> {
+    pub async fn commit(mut self) -> Result<(), DbError> {
+        self.open = false;
+        self.conn.end(true).await
+    }
+
+    pub async fn rollback(mut self) -> Result<(), DbError> {
+        self.open = false;
+        self.conn.end(false).await
+    }
+}
+
+impl std::ops::Deref for Change<'_> {
+    type Target = WriteConn;
+    fn deref(&self) -> &WriteConn {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for Change<'_> {
+    fn deref_mut(&mut self) -> &mut WriteConn {
+        self.conn
+    }
+}
+
+impl Drop for Change<'_> {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let sql = self.conn.ending(false);
+        self.conn.depth -= 1;
+        match &mut self.conn.inner {
+            // SQLite can roll back right here, also while a panicking job unwinds.
+            Inner::Sqlite(conn) => {
+                if let Err(err) = conn.execute_batch(&sql) {
+                    tracing::error!(error = %err, "cannot roll back an abandoned change");
+                }
+            }
+            Inner::Postgres(_) => self.conn.owed.push(sql),
+        }
+    }
+}
+
+fn bound<'q>(
+    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    args: Vec<Value>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    for value in args {
+        query = match value {
+            Value::Text(v) => query.bind(v),
+            Value::Int(v) => query.bind(v),
+            Value::Bool(v) => query.bind(v),
+            Value::Float(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+fn any_row(row: &AnyRow, names: &Arc<[String]>) -> Result<Row, DbError> {
+    let mut cells = Vec::with_capacity(names.len());
+    for index in 0..names.len() {
+        let raw = row.try_get_raw(index)?;
+        let cell = if raw.is_null() {
+            Cell::Null
+        } else {
+            match raw.type_info().kind() {
+                AnyTypeInfoKind::Bool => Cell::Int(i64::from(row.try_get::<bool, _>(index)?)),
+                AnyTypeInfoKind::SmallInt | AnyTypeInfoKind::Integer | AnyTypeInfoKind::BigInt => {
+                    Cell::Int(row.try_get::<i64, _>(index)?)
+                }
+                AnyTypeInfoKind::Real | AnyTypeInfoKind::Double => Cell::Float(row.try_get::<f64, _>(index)?),
+                AnyTypeInfoKind::Text => Cell::Text(row.try_get::<String, _>(index)?),
+                other => return Err(DbError::Decode(names[index].clone(), format!("unsupported type {other:?}"))),
+            }
+        };
+        cells.push(cell);
+    }
+    Ok(Row::new(names.clone(), cells))
+}
+
+/// Prepares (cached), binds `$N` to `args[N-1]`, steps to the end and collects the rows.
+fn sqlite_rows(conn: &rusqlite::Connection, sql: &str, args: &[Value]) -> Result<Vec<Row>, DbError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for index in 1..=stmt.parameter_count() {
+        let number = stmt
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$').or_else(|| name.strip_prefix('?')))
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .unwrap_or(index);
+        let value = args.get(number - 1).ok_or(DbError::MissingArgument(number))?;
+        stmt.raw_bind_parameter(index, value)?;
+    }
+    let names: Arc<[String]> = stmt.column_names().into_iter().map(str::to_string).collect();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut cells = Vec::with_capacity(names.len());
+        for index in 0..names.len() {
+            cells.push(match row.get_ref(index)? {
+                rusqlite::types::ValueRef::Null => Cell::Null,
+                rusqlite::types::ValueRef::Integer(v) => Cell::Int(v),
+                rusqlite::types::ValueRef::Real(v) => Cell::Float(v),
+                rusqlite::types::ValueRef::Text(v) => Cell::Text(String::from_utf8_lossy(v).into_owned()),
+                rusqlite::types::ValueRef::Blob(_) => {
+                    return Err(DbError::Decode(names[index].clone(), "unexpected blob".into()))
+                }
+            });
+        }
+        out.push(Row::new(names.clone(), cells));
+    }
+    Ok(out)
+}
