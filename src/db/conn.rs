@@ -108,11 +108,21 @@ impl WriteConn {
     pub(super) fn sqlite_batch(&mut self, sql: &str) -> Result<(), DbError> {
         match &mut self.inner {
             Inner::Sqlite(conn) => {
-                conn.execute_batch(sql)?;
+                sqlite_control(conn, sql)?;
                 self.depth = if sql == "begin" { 1 } else { 0 };
                 Ok(())
             }
             Inner::Postgres(_) => unreachable!("the batch writer runs on SQLite only"),
+        }
+    }
+
+    /// A PASSIVE checkpoint on the writer's connection between two batches (see
+    /// `checkpointer.rs`); a failure only postpones it.
+    pub(super) fn sqlite_checkpoint(&mut self) {
+        if let Inner::Sqlite(conn) = &self.inner {
+            if let Err(err) = super::checkpointer::passive(conn) {
+                tracing::debug!(error = %err, "writer checkpoint skipped");
+            }
         }
     }
 
@@ -142,7 +152,7 @@ impl WriteConn {
         self.depth -= 1;
         self.pay_owed().await?;
         match &mut self.inner {
-            Inner::Sqlite(conn) => conn.execute_batch(&sql)?,
+            Inner::Sqlite(conn) => sqlite_control(conn, &sql)?,
             Inner::Postgres(conn) => {
                 conn.execute(sqlx::raw_sql(&sql)).await?;
             }
@@ -192,7 +202,7 @@ impl Drop for Change<'_> {
         match &mut self.conn.inner {
             // SQLite can roll back right here, also while a panicking job unwinds.
             Inner::Sqlite(conn) => {
-                if let Err(err) = conn.execute_batch(&sql) {
+                if let Err(err) = sqlite_control(conn, &sql) {
                     tracing::error!(error = %err, "cannot roll back an abandoned change");
                 }
             }
@@ -236,6 +246,15 @@ fn any_row(row: &AnyRow, names: &Arc<[String]>) -> Result<Row, DbError> {
         cells.push(cell);
     }
     Ok(Row::new(names.clone(), cells))
+}
+
+/// Transaction control (`begin`, `savepoint sp1`, `rollback to …; release …`): each statement is
+/// prepared once and kept, like every other statement of the writer.
+fn sqlite_control(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
+    for statement in sql.split("; ") {
+        conn.prepare_cached(statement)?.raw_execute()?;
+    }
+    Ok(())
 }
 
 /// Prepares (cached), binds `$N` to `args[N-1]`, steps to the end and collects the rows.

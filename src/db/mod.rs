@@ -9,6 +9,7 @@
 //! is a transaction of its own. Either way a caller learns the outcome only once it is durably
 //! committed. Reads (the log listing, readiness) use the sqlx pool on both engines.
 
+mod checkpointer;
 pub mod columns;
 mod conn;
 mod value;
@@ -31,6 +32,9 @@ use crate::http::error::AppError;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How often the background checkpointer copies committed WAL frames into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -75,7 +79,8 @@ impl Db {
         let writer = match engine {
             Engine::Sqlite => {
                 let conn = open_sqlite_writer(&url, &pragmas)?;
-                Some(writer::Writer::start(conn)?)
+                let checkpoints = checkpointer::start(open_sqlite_writer(&url, &pragmas)?, CHECKPOINT_EVERY)?;
+                Some(writer::Writer::start(conn, checkpoints)?)
             }
             Engine::Postgres => None,
         };
@@ -178,8 +183,11 @@ fn engine_and_url(url: &str) -> anyhow::Result<(Engine, String)> {
     anyhow::bail!("CRM_DATABASE_URL must start with sqlite: or postgres://")
 }
 
-/// WAL lets readers run beside the one writer; `journal_size_limit` keeps the WAL file from
-/// growing without bound once checkpoints catch up.
+/// WAL lets readers run beside the one writer. Checkpoints are run by `checkpointer.rs`, which
+/// keeps the WAL near 16 MB; SQLite's own automatic checkpoint stays on at 64 MB as a backstop
+/// (it runs on the writer, between batches' commits), and `journal_size_limit` truncates a WAL
+/// file that grew past 64 MB once it starts over. A savepoint's undo copy (`temp_store`) stays
+/// in memory.
 fn sqlite_pragmas(synchronous: SqliteSynchronous) -> String {
     let synchronous = match synchronous {
         SqliteSynchronous::Normal => "NORMAL",
@@ -187,7 +195,8 @@ fn sqlite_pragmas(synchronous: SqliteSynchronous) -> String {
     };
     format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; \
-         PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864;"
+         PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = 16384;"
     )
 }
 

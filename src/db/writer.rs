@@ -15,6 +15,7 @@ use std::panic::AssertUnwindSafe;
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpointer::Checkpointer;
 use super::conn::WriteConn;
 use super::Job;
 use crate::http::error::AppError;
@@ -43,11 +44,12 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: rusqlite::Connection) -> std::io::Result<Writer> {
+    /// Starts the writer thread; `checkpoints` runs as long as it does.
+    pub fn start(conn: rusqlite::Connection, checkpoints: Checkpointer) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || run(WriteConn::sqlite(conn), receiver))?;
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || {
+            run(WriteConn::sqlite(conn), receiver, &checkpoints);
+        })?;
         Ok(Writer { sender })
     }
 
@@ -76,7 +78,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: WriteConn, mut receiver: mpsc::Receiver<Message>) {
+fn run(mut conn: WriteConn, mut receiver: mpsc::Receiver<Message>, checkpoints: &Checkpointer) {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
     let mut stop: Option<oneshot::Sender<()>> = None;
     while stop.is_none() {
@@ -90,6 +92,9 @@ fn run(mut conn: WriteConn, mut receiver: mpsc::Receiver<Message>) {
             if batch.len() < MAX_BATCH && stop.is_none() {
                 next = receiver.try_recv().ok();
             }
+        }
+        if checkpoints.take_reset() {
+            conn.sqlite_checkpoint();
         }
         commit_batch(&mut conn, &mut batch);
     }
@@ -158,7 +163,9 @@ mod tests {
     fn writer() -> Writer {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch("create table t (id integer primary key, v text not null unique)").unwrap();
-        Writer::start(conn).unwrap()
+        let idle = rusqlite::Connection::open_in_memory().unwrap();
+        Writer::start(conn, super::super::checkpointer::start(idle, std::time::Duration::from_secs(60)).unwrap())
+            .unwrap()
     }
 
     fn insert(v: &'static str) -> Job<u64> {

@@ -1,0 +1,84 @@
+//! Keeps the WAL small without stalling the writer. Copying committed WAL frames back into the
+//! database file (a checkpoint), and the fsync that goes with it, happens on a thread of its
+//! own: a PASSIVE checkpoint never blocks the writer. But only the writer can start the WAL over
+//! from its beginning, and SQLite does that only when every frame has been copied back at the
+//! moment a write transaction begins. So once the WAL passes [`RESET_FRAMES`], this thread asks
+//! the writer to run one more checkpoint itself between two batches; that one finds almost
+//! nothing left to copy, and the next batch starts the WAL over.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// 16 MB of 4 KiB pages: past this the writer is asked to start the WAL over.
+pub const RESET_FRAMES: i64 = 4096;
+
+/// Stops the thread when dropped.
+pub struct Checkpointer {
+    _stop: mpsc::Sender<()>,
+    reset_wanted: Arc<AtomicBool>,
+}
+
+impl Checkpointer {
+    /// Whether the writer should checkpoint before its next batch; clears the request.
+    pub fn take_reset(&self) -> bool {
+        self.reset_wanted.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// `(log frames, frames copied back)` after a PASSIVE checkpoint on `conn`.
+pub fn passive(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(1)?, row.get(2)?)))
+}
+
+pub fn start(conn: rusqlite::Connection, every: Duration) -> std::io::Result<Checkpointer> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let reset_wanted = Arc::new(AtomicBool::new(false));
+    let flag = reset_wanted.clone();
+    std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
+        // Runs until the writer drops the `Checkpointer` (the channel disconnects).
+        while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+            match passive(&conn) {
+                Ok((log, _)) if log >= RESET_FRAMES => flag.store(true, Ordering::Relaxed),
+                Ok(_) => {}
+                // Busy (the writer is checkpointing) is fine: the next round catches up.
+                Err(err) => tracing::debug!(error = %err, "background checkpoint skipped"),
+            }
+        }
+    })?;
+    Ok(Checkpointer { _stop: stop, reset_wanted })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_copied_back_and_a_long_wal_asks_for_a_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; create table t (x text)")
+            .unwrap();
+        for _ in 0..RESET_FRAMES + 100 {
+            writer.execute("insert into t values (?1)", ["x".repeat(3000)]).unwrap();
+        }
+        let file_size = || std::fs::metadata(&path).unwrap().len();
+        assert!(file_size() < 100_000, "nothing copied back yet: {} bytes", file_size());
+        let checkpointer = start(rusqlite::Connection::open(&path).unwrap(), Duration::from_millis(10)).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !checkpointer.reset_wanted.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(file_size() > 4096 * 3000, "the rows reached the database file: {} bytes", file_size());
+        assert!(checkpointer.take_reset(), "a WAL of {RESET_FRAMES}+ frames asks for a reset");
+        // The writer's own checkpoint then finds everything copied, and its next write starts over.
+        let (log, copied) = passive(&writer).unwrap();
+        assert_eq!(log, copied);
+        writer.execute("insert into t values ('after')", []).unwrap();
+        let (log, _) = passive(&writer).unwrap();
+        assert!(log < 10, "the WAL started over: {log} frames");
+    }
+}
