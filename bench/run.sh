@@ -20,6 +20,7 @@ LOGS_DURATION=${BENCH_LOGS_DURATION:-${BENCH_DURATION:-10s}}  # each measured GE
 WARMUP=${BENCH_WARMUP:-2s}                  # warm-up before every measured run (not reported)
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
+LOGS_CONNECTIONS=${BENCH_LOGS_CONNECTIONS:-4}  # GET /logs is an admin page: a few readers at once
 WRK_TIMEOUT=${BENCH_TIMEOUT:-10s}           # a response slower than this counts as a wrk timeout
 ENGINES=${BENCH_ENGINES:-sqlite postgres}
 LOGS_ROWS=${BENCH_LOGS_ROWS:-1000000}       # rows bulk-inserted before the logs scenarios (0: skip)
@@ -114,7 +115,7 @@ seconds_of() { # 15s, 2m, 1h, 30 -> seconds
 # 1. Machine, build, tools
 log "crm-webhooks benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 log "machine: nproc=$(nproc); uptime:$(uptime)"
-log "settings: duration=$DURATION logs_duration=$LOGS_DURATION warmup=$WARMUP threads=$THREADS connections=$CONNECTIONS timeout=$WRK_TIMEOUT engines='$ENGINES' logs_rows=$LOGS_ROWS deep_page=$DEEP_PAGE"
+log "settings: duration=$DURATION logs_duration=$LOGS_DURATION warmup=$WARMUP threads=$THREADS connections=$CONNECTIONS logs_connections=$LOGS_CONNECTIONS timeout=$WRK_TIMEOUT engines='$ENGINES' logs_rows=$LOGS_ROWS deep_page=$DEEP_PAGE"
 if git -C "$ROOT" rev-parse --short HEAD >/dev/null 2>&1; then
   log "source: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src migrations Cargo.toml Cargo.lock 2>/dev/null || echo ' (+ uncommitted changes)')"
 fi
@@ -401,6 +402,42 @@ account() { # scenario label entity-label
   fi
 }
 
+# The database's own ceiling for create_lead's writes: pgbench runs bench/pgbench_create_lead.sql
+# (the same three inserts in one transaction) with prepared statements at wrk's concurrency,
+# against the bench database, while the server idles. The row shows what PostgreSQL alone commits
+# on this machine; create_lead cannot exceed it.
+pg_alone_create() {
+  if ! command -v pgbench >/dev/null; then
+    note "[$ENGINE] pg_alone_create: pgbench not found, skipped"
+    return 0
+  fi
+  local dir=$ENGINE_DIR secs ts out
+  secs=$(seconds_of "$DURATION")
+  ts=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
+  log "[$ENGINE] pg_alone_create: pgbench -c $CONNECTIONS -j $THREADS -T $secs"
+  rm -f "$dir"/pgbench_log.*
+  out=$(cd "$dir" && pgbench -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -n -M prepared -c "$CONNECTIONS" -j "$THREADS" \
+    -T "$secs" -D ts="$ts" -l --log-prefix=pgbench_log -f "$BENCH/pgbench_create_lead.sql" "$PG_DB" 2>&1) ||
+    { echo "$out" >&2; die "pgbench failed"; }
+  local tps failed
+  tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
+  failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
+  # Per-transaction log lines: client, transaction, latency in µs, …
+  local p50 p99
+  read -r p50 p99 < <(cat "$dir"/pgbench_log.* | awk '{ print $3 }' | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR == 0) { print 0, 0; exit } i50 = int(NR * 0.50); i99 = int(NR * 0.99);
+      if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1; print v[i50], v[i99] }')
+  rm -f "$dir"/pgbench_log.*
+  local row
+  row=$(awk -v rps="$tps" -v p50="$p50" -v p99="$p99" -v bad="${failed:-0}" -v ceil="${CEILING_RPS:-0}" 'BEGIN {
+      ratio = (ceil > 0) ? sprintf("%.3f", rps / ceil) : "-"
+      printf "%-22s %10.0f %9.2f %9.2f %8d %8s %8s %8s %9s", "pg_alone_create", rps, p50 / 1000, p99 / 1000, bad, "-", ratio, "-", "-"
+    }')
+  echo "$row" >>"$dir/table.txt"
+  log "[$ENGINE] pg_alone_create: $tps tps, p50 $p50 us, p99 $p99 us, failed ${failed:-0}"
+  note "[$ENGINE] pg_alone_create: pgbench with create_lead's three inserts per transaction, $CONNECTIONS clients: $(printf '%.0f' "$tps") transactions/s (PostgreSQL alone, no HTTP)"
+}
+
 # ---------------------------------------------------------------------------------------------
 # One engine
 
@@ -501,6 +538,9 @@ run_engine() {
   ENTITY_SQL="" PRE_MEASURE=snapshot_before scenario mixed_generic "$DURATION" "$BASE$API/incoming" "$mixed"
   ENTITY_SQL="" account mixed_generic ""
 
+  # (e) PostgreSQL alone: create_lead's transaction straight from pgbench, no HTTP in front
+  if [[ $ENGINE == postgres ]]; then pg_alone_create; fi
+
   # 7. GET /logs over a large table
   if [[ $LOGS_ROWS -gt 0 ]]; then
     log "[$ENGINE] seeding $LOGS_ROWS webhook_logs rows"
@@ -536,7 +576,7 @@ run_engine() {
     done
     for q in "${queries[@]}"; do
       name=${q%%|*} query=${q#*|}
-      PRE_MEASURE="" scenario "$name" "$LOGS_DURATION" "$BASE$API/logs${query:+?$query}" - "$auth"
+      CONNECTIONS=$LOGS_CONNECTIONS PRE_MEASURE="" scenario "$name" "$LOGS_DURATION" "$BASE$API/logs${query:+?$query}" - "$auth"
     done
   fi
 
@@ -563,7 +603,7 @@ run_engine() {
   fi
   {
     echo
-    echo "== $ENGINE  ($THREADS threads, $CONNECTIONS connections, $DURATION per write run, $LOGS_DURATION per logs run)"
+    echo "== $ENGINE  ($THREADS threads; $CONNECTIONS connections, $DURATION per write run; $LOGS_CONNECTIONS connections, $LOGS_DURATION per logs run)"
     printf '%-22s %10s %9s %9s %8s %8s %8s %8s %s\n' scenario "req/s" "p50 ms" "p99 ms" non-2xx "sock err" "vs ceil" "RSS MB" \
       "$([[ $ENGINE == sqlite ]] && printf '%9s' 'WAL MB' || printf '%9s' '-')"
     cat "$ENGINE_DIR/table.txt"
