@@ -109,7 +109,7 @@ impl WriteConn {
         match &mut self.inner {
             Inner::Sqlite(conn) => {
                 sqlite_control(conn, sql)?;
-                self.depth = if sql == "begin" { 1 } else { 0 };
+                self.depth = if sql.starts_with("begin") { 1 } else { 0 };
                 Ok(())
             }
             Inner::Postgres(_) => unreachable!("the batch writer runs on SQLite only"),

@@ -115,7 +115,9 @@ fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>) {
     if batch.is_empty() {
         return;
     }
-    if let Err(err) = conn.sqlite_batch("begin") {
+    // IMMEDIATE takes the write lock now, waiting (busy_timeout) for another process writing
+    // the same file, instead of failing later when a read snapshot turns out to be stale.
+    if let Err(err) = conn.sqlite_batch("begin immediate") {
         tracing::error!(error = %err, "cannot begin a write transaction");
         for job in batch.drain(..) {
             let _ = job.reply.send(Err(AppError::internal(anyhow::anyhow!("cannot begin: {err}"))));

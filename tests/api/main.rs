@@ -13,3 +13,4 @@ mod ops;
 mod pipeline_rules;
 mod spec_examples;
 mod stored_fields;
+mod write_conn;

@@ -1,0 +1,120 @@
+//! The write connection's transaction rules on each engine, through `Db::write` as the stores
+//! use it: a nested change that is dropped or rolled back leaves nothing, an abandoned change
+//! does not leak into the next job, and a unique violation is reported as such.
+
+use crm_webhooks::args;
+use crm_webhooks::db::{Db, WriteConn};
+use crm_webhooks::Config;
+
+use crate::helpers::{spawn_app, Engine};
+use crate::on_both_engines;
+
+async fn db_of(engine: Engine) -> Option<(crate::helpers::TestApp, Db)> {
+    let app = spawn_app(engine).await?;
+    let db = Db::connect(&Config::for_database(app.database_url.clone())).await.unwrap();
+    Some((app, db))
+}
+
+async fn memo_count(db: &Db, title: &'static str) -> i64 {
+    db.write(move |conn: &mut WriteConn| {
+        Box::pin(async move {
+            Ok(conn.fetch_one("select count(*) from memos where title = $1", args![title]).await?.get(0)?)
+        })
+    })
+    .await
+    .unwrap()
+}
+
+const INSERT_MEMO: &str = "insert into memos (entity_type, entity_id, title, content, memo_type, raw_payload, \
+     created_at) values ('lead', 1, $1, 'c', 'general', '{}', '2026-01-01T00:00:00.000000Z')";
+
+async fn a_dropped_change_rolls_back_and_the_next_job_starts_clean(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    db.write(|conn: &mut WriteConn| {
+        Box::pin(async move {
+            let mut change = conn.begin().await?;
+            change.execute(INSERT_MEMO, args!["dropped"]).await?;
+            drop(change);
+            // Outside the abandoned change, on the same connection: this one stays.
+            conn.execute(INSERT_MEMO, args!["kept"]).await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    db.write(|conn: &mut WriteConn| {
+        Box::pin(async move {
+            let change = conn.begin().await?;
+            change.rollback().await?;
+            let mut change = conn.begin().await?;
+            change.execute(INSERT_MEMO, args!["committed"]).await?;
+            change.commit().await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(memo_count(&db, "dropped").await, 0);
+    assert_eq!(memo_count(&db, "kept").await, 1);
+    assert_eq!(memo_count(&db, "committed").await, 1);
+    db.close().await;
+}
+
+async fn a_job_that_ends_with_its_change_open_commits_nothing_of_it(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    // The job returns while its change is still open (an error path that forgot nothing but
+    // `?`): the change must not be committed with anything that follows.
+    let failed = db
+        .write(|conn: &mut WriteConn| {
+            Box::pin(async move {
+                let mut change = conn.begin().await?;
+                change.execute(INSERT_MEMO, args!["open"]).await?;
+                change.fetch_one("select id from memos where id = -1", Vec::new()).await?;
+                change.commit().await?;
+                Ok(())
+            })
+        })
+        .await;
+    assert!(failed.is_err(), "fetch_one of no row is an error");
+    for _ in 0..3 {
+        db.write(|conn: &mut WriteConn| {
+            Box::pin(async move {
+                conn.execute(INSERT_MEMO, args!["after"]).await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(memo_count(&db, "open").await, 0);
+    assert_eq!(memo_count(&db, "after").await, 3);
+    db.close().await;
+}
+
+async fn unique_violations_are_recognised_on_both_engines(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    let insert = "insert into customers (customer_code, created_at, updated_at) values ($1, 'x', 'x')";
+    let outcome = db
+        .write(move |conn: &mut WriteConn| {
+            Box::pin(async move {
+                conn.execute(insert, args!["C-1"]).await?;
+                let mut change = conn.begin().await?;
+                let second = change.execute(insert, args!["C-1"]).await;
+                let unique = matches!(&second, Err(err) if err.is_unique_violation());
+                change.rollback().await?;
+                // A statement error other than a unique violation is not mistaken for one.
+                let other = conn.execute("insert into no_such_table values (1)", Vec::new()).await;
+                Ok((unique, matches!(&other, Err(err) if !err.is_unique_violation())))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, (true, true));
+    db.close().await;
+}
+
+on_both_engines!(
+    a_dropped_change_rolls_back_and_the_next_job_starts_clean,
+    a_job_that_ends_with_its_change_open_commits_nothing_of_it,
+    unique_violations_are_recognised_on_both_engines,
+);
