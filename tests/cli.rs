@@ -564,6 +564,33 @@ async fn serve_accepts_a_signed_lead_and_keeps_it_after_sigterm() {
     assert_no_secret(&stopped);
 }
 
+/// Group commit answers only after the batch committed: every lead acknowledged before the
+/// process is killed outright (no shutdown, no final checkpoint) is in the file afterwards, with
+/// its log row. With `synchronous=NORMAL` the commit is in the WAL, which the next open replays.
+#[tokio::test]
+async fn every_acknowledged_lead_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db");
+    let mut server = Server::start(dir.path(), &db, &[("CRM_RATE_LIMIT_PER_MINUTE", "0")]).await;
+    let url = server.url(LEAD_CREATE);
+    let body = example("new_lead");
+    let mut acknowledged = Vec::new();
+    for round in 0..10 {
+        let sends = (0..16).map(|_| post_signed(&url, "s3cret", &body));
+        for (status, body) in futures_util::future::join_all(sends).await {
+            assert_eq!(status, 200, "round {round}: {body}");
+            acknowledged.push(body["data"]["lead_id"].as_i64().expect("lead_id"));
+        }
+    }
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().expect("reap");
+    assert_eq!(acknowledged.len(), 160);
+    let ids = acknowledged.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    assert_eq!(sqlite_count(&db, &format!("select count(*) from leads where id in ({ids})")).await, 160);
+    let logged = format!("select count(*) from webhook_logs where entity_id in ({ids}) and response_status = 200");
+    assert_eq!(sqlite_count(&db, &logged).await, 160);
+}
+
 /// What `crm-webhooks sign` prints is what `serve` accepts.
 #[tokio::test]
 async fn serve_accepts_the_headers_the_sign_command_prints() {

@@ -38,13 +38,29 @@ impl Columns {
 
     /// `insert into TABLE (…) values (…) returning id`.
     pub async fn insert(self, conn: &mut WriteConn, table: &str) -> Result<i64, DbError> {
-        let placeholders: Vec<String> = (1..=self.names.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "insert into {table} ({}) values ({}) returning id",
-            self.names.join(", "),
-            placeholders.join(", ")
-        );
-        conn.fetch_one(&sql, self.values).await?.get(0)
+        conn.fetch_one(&self.insert_sql(table), self.values).await?.get(0)
+    }
+
+    /// Built in one buffer: this runs for every row the writer inserts.
+    fn insert_sql(&self, table: &str) -> String {
+        use std::fmt::Write;
+        let mut sql = String::with_capacity(64 + self.names.len() * 24);
+        let _ = write!(sql, "insert into {table} (");
+        for (i, name) in self.names.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(name);
+        }
+        sql.push_str(") values (");
+        for i in 1..=self.names.len() {
+            if i > 1 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "${i}");
+        }
+        sql.push_str(") returning id");
+        sql
     }
 
     /// `update TABLE set … where id = ?`; returns the number of rows changed.
@@ -58,5 +74,17 @@ impl Columns {
         let mut values = self.values;
         values.push(Value::from(id));
         conn.execute(&sql, values).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_sql_numbers_every_column() {
+        let mut row = Columns::new();
+        row.set("a", 1_i64).set("b", "x").patch("c", None::<i64>).patch("d", Some(None::<String>));
+        assert_eq!(row.insert_sql("t"), "insert into t (a, b, d) values ($1, $2, $3) returning id");
     }
 }

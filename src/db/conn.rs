@@ -269,7 +269,13 @@ fn sqlite_rows(conn: &rusqlite::Connection, sql: &str, args: &[Value]) -> Result
         let value = args.get(number - 1).ok_or(DbError::MissingArgument(number))?;
         stmt.raw_bind_parameter(index, value)?;
     }
-    let names: Arc<[String]> = stmt.column_names().into_iter().map(str::to_string).collect();
+    let columns = stmt.column_count();
+    // Most statements the writer runs return nothing: name the columns only when there are some.
+    let names: Arc<[String]> = if columns == 0 {
+        Arc::from(Vec::new())
+    } else {
+        stmt.column_names().into_iter().map(str::to_string).collect()
+    };
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {

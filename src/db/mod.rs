@@ -184,7 +184,7 @@ fn engine_and_url(url: &str) -> anyhow::Result<(Engine, String)> {
 }
 
 /// WAL lets readers run beside the one writer. Checkpoints are run by `checkpointer.rs`, which
-/// keeps the WAL near 16 MB; SQLite's own automatic checkpoint stays on at 64 MB as a backstop
+/// keeps the WAL to a few MB; SQLite's own automatic checkpoint stays on at 64 MB as a backstop
 /// (it runs on the writer, between batches' commits), and `journal_size_limit` truncates a WAL
 /// file that grew past 64 MB once it starts over. A savepoint's undo copy (`temp_store`) stays
 /// in memory.
