@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Where the CPU goes under the create_lead load: starts the release binary on a fresh database,
+# loads it with wrk (64 signed new_lead bodies, as bench/run.sh does) and records every CPU of
+# the machine with `perf record -a`, then prints the share of each thread kind (server threads,
+# PostgreSQL backends, wrk, idle) and the server's hottest functions.
+#
+#   bench/profile.sh                 # SQLite
+#   PROFILE_ENGINE=postgres bench/profile.sh
+#
+# Needs perf (Debian: linux-perf) and wrk. Uses target/release/crm-webhooks as built
+# (run `cargo build --release` or bench/run.sh first). Timings under perf run a little lower
+# than without it; read the shares, not the req/s.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/target/release/crm-webhooks
+ENGINE=${PROFILE_ENGINE:-sqlite}
+SECONDS_LOADED=${PROFILE_SECONDS:-8}
+SECRET=bench-secret
+PATH_CREATE=/api/v1/webhooks/incoming/lead/create
+
+command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+[[ -x $BIN ]] || { echo "build the release binary first: cargo build --release" >&2; exit 1; }
+
+TMP=$(mktemp -d /tmp/crm-profile.XXXXXX)
+SERVER_PID=""
+PG_DB=""
+cleanup() {
+  [[ -n $SERVER_PID ]] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [[ -n $PG_DB ]] && psql -X -q -h 127.0.0.1 -U postgres -d test -c "drop database if exists $PG_DB with (force)" >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if [[ $ENGINE == postgres ]]; then
+  PG_DB=crm_profile_$RANDOM
+  psql -X -q -h 127.0.0.1 -U postgres -d test -c "create database $PG_DB"
+  DB_URL=postgres://postgres@127.0.0.1:5432/$PG_DB
+else
+  DB_URL=sqlite://$TMP/profile.db
+fi
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+CRM_BIND=127.0.0.1:$PORT CRM_DATABASE_URL=$DB_URL CRM_WEBHOOK_SECRET=$SECRET CRM_RATE_LIMIT_PER_MINUTE=0 \
+  RUST_LOG=warn "$BIN" serve >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break; sleep 0.1; done
+
+# 64 signed bodies in bench/wrk.lua's manifest format
+mkdir -p "$TMP/bodies"
+for i in $(seq 1 64); do
+  body=$TMP/bodies/$i.json
+  printf '{"event":"new_lead","source":"bench","data":{"first_name":"Profile%s","last_name":"Lead","email":"profile%s@example.com","company_name":"Profile Co %s","source":"website","expected_value":1500.50,"city":"Springfield","country":"US"}}' \
+    "$i" "$i" "$i" >"$body"
+  sig=$("$BIN" sign "$body" --secret "$SECRET" | sed -n 's/^X-Webhook-Signature: //p')
+  printf 'POST\t%s\t%s\t%s\n' "$PATH_CREATE" "$sig" "$body" >>"$TMP/manifest"
+done
+
+URL=http://127.0.0.1:$PORT$PATH_CREATE
+wrk -t2 -c64 -d2s -s "$ROOT/bench/wrk.lua" "$URL" -- "$TMP/manifest" >/dev/null # warm-up
+perf record -a -g -F 499 -o "$TMP/perf.data" -- sleep "$SECONDS_LOADED" >/dev/null 2>&1 &
+PERF_PID=$!
+wrk -t2 -c64 -d"$((SECONDS_LOADED + 1))s" -s "$ROOT/bench/wrk.lua" "$URL" -- "$TMP/manifest" |
+  sed -n 's/^BENCH_RESULT requests=[0-9]* duration_us=[0-9]* \(rps=[0-9.]* p50_us=[0-9]* p90_us=[0-9]* p99_us=[0-9]*\).*/under perf: \1/p'
+wait "$PERF_PID"
+
+echo "== CPU samples by thread kind ($ENGINE, all CPUs; swapper = idle)"
+perf report -i "$TMP/perf.data" --no-children --sort comm -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
+echo "== hottest functions in the server's threads"
+perf report -i "$TMP/perf.data" --no-children --comms tokio-rt-worker,sqlite-writer,sqlite-checkpoi --sort comm,sym -g none 2>/dev/null |
+  grep -v '^#' | grep -v '^$' | head -25 | cut -c1-140
