@@ -116,6 +116,16 @@ impl WriteConn {
         }
     }
 
+    /// Whether SQLite ended the batch transaction on its own (it rolls the whole transaction back
+    /// after some errors, such as a full disk or an interrupt): the next job would then run
+    /// outside any transaction, so the writer must not start it.
+    pub(super) fn sqlite_batch_lost(&self) -> bool {
+        match &self.inner {
+            Inner::Sqlite(conn) => self.depth > 0 && conn.is_autocommit(),
+            Inner::Postgres(_) => false,
+        }
+    }
+
     /// A PASSIVE checkpoint on the writer's connection between two batches (see
     /// `checkpointer.rs`); a failure only postpones it.
     pub(super) fn sqlite_checkpoint(&mut self) {

@@ -126,7 +126,11 @@ fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>) {
     }
     let mut finished = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
-        let result = run_job(conn, job.run);
+        let result = if conn.sqlite_batch_lost() {
+            Err(AppError::internal(anyhow::anyhow!("SQLite rolled the batch transaction back")))
+        } else {
+            run_job(conn, job.run)
+        };
         finished.push((job.reply, result));
     }
     match conn.sqlite_batch("commit") {
@@ -228,6 +232,40 @@ mod tests {
         let err = writer.submit(waits).await.unwrap_err();
         assert!(format!("{err:?}").contains("waited on something other than SQLite"));
         assert_eq!(count(&writer).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_lost_batch_transaction_fails_the_batch_instead_of_writing_outside_it() {
+        let writer = writer();
+        // Holds the writer so that the next three jobs queue up and share one batch.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let blocker: Job<()> = Box::new(move |_conn: &mut WriteConn| -> BoxFuture<'_, Result<(), AppError>> {
+            let _ = held.recv();
+            Box::pin(async { Ok(()) })
+        });
+        let blocked = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.submit(blocker).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // The first job of the next batch ends the transaction behind the writer's back, as
+        // SQLite itself does after a full disk; the job after it must not run in autocommit.
+        let ends_it: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), AppError>> {
+            Box::pin(async move {
+                conn.execute("insert into t (v) values ('before')", Vec::new()).await?;
+                conn.execute("rollback", Vec::new()).await?;
+                Ok(())
+            })
+        });
+        let (first, second, third) = tokio::join!(writer.submit(ends_it), writer.submit(insert("after")), async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            release.send(()).unwrap();
+            blocked.await.unwrap()
+        });
+        third.unwrap();
+        assert!(first.is_err(), "the batch could not commit");
+        assert!(second.is_err(), "the job after it is answered as failed");
+        assert_eq!(count(&writer).await.unwrap(), 0, "nothing of that batch was written, not even in autocommit");
     }
 
     #[tokio::test]
