@@ -1,5 +1,6 @@
-//! Storage: one pool of the sqlx `Any` driver so that one body of runtime queries serves SQLite
-//! and PostgreSQL, embedded migrations (a folder per engine), and the write path.
+//! Storage: one body of runtime SQL for SQLite and PostgreSQL (written against [`WriteConn`] for
+//! writes and sqlx's `Any` pool for reads), embedded migrations (a folder per engine), and the
+//! write path.
 //!
 //! Writes go through [`Db::write`]: a job gets a [`WriteConn`] and makes its change atomic with
 //! `conn.begin()`; a job that fails must leave nothing behind outside that (a single statement,
