@@ -135,10 +135,11 @@ if ! command -v wrk >/dev/null; then
 fi
 
 if [[ $SKIP_BUILD != 1 ]]; then
-  log "cargo build --release"
-  (cd "$ROOT" && cargo build --release --quiet)
+  log "cargo build --release (and the sqlite_alone example)"
+  (cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example sqlite_alone)
 fi
 [[ -x $BIN ]] || die "$BIN is missing (build it or unset BENCH_SKIP_BUILD)"
+ALONE=$ROOT/target/release/examples/sqlite_alone
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
 log "work dir: $TMP"
@@ -402,6 +403,28 @@ account() { # scenario label entity-label
   fi
 }
 
+# SQLite's own floor for create_lead's writes: examples/sqlite_alone.rs runs the same statements
+# single-threaded with rusqlite, in batches of 16 jobs (about the batches the writer sees under
+# this load), while the server idles. Its jobs/s bounds what one writer thread can commit.
+sqlite_alone_create() {
+  if [[ ! -x $ALONE ]]; then
+    note "[$ENGINE] sqlite_alone_create: $ALONE not built, skipped"
+    return 0
+  fi
+  local out rate us
+  out=$("$ALONE" 200000 16) || die "sqlite_alone failed: $out"
+  rate=$(sed -n 's/.*: \([0-9]*\) jobs\/s.*/\1/p' <<<"$out")
+  us=$(sed -n 's/.*, \([0-9.]*\) us per job.*/\1/p' <<<"$out")
+  local row
+  row=$(awk -v rps="$rate" -v ceil="${CEILING_RPS:-0}" 'BEGIN {
+      ratio = (ceil > 0) ? sprintf("%.3f", rps / ceil) : "-"
+      printf "%-22s %10.0f %9s %9s %8s %8s %8s %8s %9s", "sqlite_alone_create", rps, "-", "-", "-", "-", ratio, "-", "-"
+    }')
+  echo "$row" >>"$ENGINE_DIR/table.txt"
+  log "[$ENGINE] $out"
+  note "[$ENGINE] sqlite_alone_create: create_lead's statements straight through rusqlite on one thread, batches of 16: $rate jobs/s, $us us per job (SQLite alone, no HTTP)"
+}
+
 # The database's own ceiling for create_lead's writes: pgbench runs bench/pgbench_create_lead.sql
 # (the same three inserts in one transaction) with prepared statements at wrk's concurrency,
 # against the bench database, while the server idles. The row shows what PostgreSQL alone commits
@@ -539,7 +562,7 @@ run_engine() {
   ENTITY_SQL="" account mixed_generic ""
 
   # (e) PostgreSQL alone: create_lead's transaction straight from pgbench, no HTTP in front
-  if [[ $ENGINE == postgres ]]; then pg_alone_create; fi
+  if [[ $ENGINE == postgres ]]; then pg_alone_create; else sqlite_alone_create; fi
 
   # 7. GET /logs over a large table
   if [[ $LOGS_ROWS -gt 0 ]]; then
