@@ -4,5 +4,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // Before SQLite is first used, so that its own allocations go through mimalloc too.
+    crm_webhooks::db::sqlite_memory::use_mimalloc();
     crm_webhooks::cli::main()
 }

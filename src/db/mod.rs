@@ -13,6 +13,7 @@
 mod checkpointer;
 pub mod columns;
 mod conn;
+pub mod sqlite_memory;
 mod value;
 mod writer;
 
