@@ -45,7 +45,7 @@ impl WriteConn {
                 Ok(conn.changes())
             }
             Inner::Postgres(conn) => {
-                let done = conn.execute(bound(sqlx::query(sql), args)).await?;
+                let done = conn.execute(super::value::bind(sqlx::query(sql), args)).await?;
                 Ok(done.rows_affected())
             }
         }
@@ -58,7 +58,7 @@ impl WriteConn {
         match &mut self.inner {
             Inner::Sqlite(conn) => sqlite_rows(conn, sql, &args),
             Inner::Postgres(conn) => {
-                let query = bound(sqlx::query(sql), args);
+                let query = super::value::bind(sqlx::query(sql), args);
                 let rows: Vec<AnyRow> = conn.fetch(query).try_collect().await?;
                 let names = match rows.first() {
                     Some(row) => row.columns().iter().map(|c| c.name().to_string()).collect(),
@@ -219,21 +219,6 @@ impl Drop for Change<'_> {
             Inner::Postgres(_) => self.conn.owed.push(sql),
         }
     }
-}
-
-fn bound<'q>(
-    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    args: Vec<Value>,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-    for value in args {
-        query = match value {
-            Value::Text(v) => query.bind(v),
-            Value::Int(v) => query.bind(v),
-            Value::Bool(v) => query.bind(v),
-            Value::Float(v) => query.bind(v),
-        };
-    }
-    query
 }
 
 fn any_row(row: &AnyRow, names: &Arc<[String]>) -> Result<Row, DbError> {

@@ -18,7 +18,7 @@ mod value;
 mod writer;
 
 pub use conn::{Change, WriteConn};
-pub use value::{DbError, Row, Value};
+pub use value::{bind, DbError, Row, Value};
 
 use std::time::Duration;
 

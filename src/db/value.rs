@@ -55,6 +55,23 @@ impl From<bool> for Value {
     }
 }
 
+/// Binds `args` to a sqlx query, in order: the one place sqlx learns our values (pooled
+/// PostgreSQL writes and the reads of both engines).
+pub fn bind<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: Vec<Value>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for value in args {
+        query = match value {
+            Value::Text(v) => query.bind(v),
+            Value::Int(v) => query.bind(v),
+            Value::Bool(v) => query.bind(v),
+            Value::Float(v) => query.bind(v),
+        };
+    }
+    query
+}
+
 /// `args![a, b]`: the bound values of one statement, in `$1, $2, …` order.
 #[macro_export]
 macro_rules! args {

@@ -1,13 +1,12 @@
 //! The webhook log table: one row per delivery, written in the same transaction as the
 //! business change it records (or alone, after a failure rolled that change back).
 
-use crate::db::WriteConn;
 use serde::Serialize;
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
-use sqlx::{Any, AnyPool, Row};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 
 use crate::db::columns::Columns;
+use crate::db::{bind, Value, WriteConn};
 use crate::http::error::AppError;
 
 /// A row to insert.
@@ -129,56 +128,39 @@ pub struct Filter {
     pub until: Option<String>,
 }
 
-enum Arg {
-    Text(String),
-    Int(i64),
-    Bool(bool),
-}
-
 impl Filter {
     /// `where …` and its arguments, numbered from `$1`.
-    fn clause(&self) -> (String, Vec<Arg>) {
+    fn clause(&self) -> (String, Vec<Value>) {
         let mut parts = Vec::new();
         let mut args = Vec::new();
-        let mut push = |sql: &str, arg: Arg| {
+        let mut push = |sql: &str, arg: Value| {
             args.push(arg);
             parts.push(format!("{sql} ${}", args.len()));
         };
         if let Some(v) = &self.direction {
-            push("direction =", Arg::Text(v.clone()));
+            push("direction =", Value::from(v.clone()));
         }
         if let Some(v) = self.is_successful {
-            push("is_successful =", Arg::Bool(v));
+            push("is_successful =", Value::from(v));
         }
         if let Some(v) = &self.event {
-            push("event =", Arg::Text(v.clone()));
+            push("event =", Value::from(v.clone()));
         }
         if let Some(v) = &self.entity_type {
-            push("entity_type =", Arg::Text(v.clone()));
+            push("entity_type =", Value::from(v.clone()));
         }
         if let Some(v) = self.entity_id {
-            push("entity_id =", Arg::Int(v));
+            push("entity_id =", Value::from(v));
         }
         if let Some(v) = &self.since {
-            push("created_at >=", Arg::Text(v.clone()));
+            push("created_at >=", Value::from(v.clone()));
         }
         if let Some(v) = &self.until {
-            push("created_at <", Arg::Text(v.clone()));
+            push("created_at <", Value::from(v.clone()));
         }
         let clause = if parts.is_empty() { String::new() } else { format!(" where {}", parts.join(" and ")) };
         (clause, args)
     }
-}
-
-fn bind_args<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, args: &[Arg]) -> Query<'q, Any, AnyArguments<'q>> {
-    for arg in args {
-        query = match arg {
-            Arg::Text(v) => query.bind(v.clone()),
-            Arg::Int(v) => query.bind(*v),
-            Arg::Bool(v) => query.bind(*v),
-        };
-    }
-    query
 }
 
 /// Matching rows are counted exactly up to this many; counting a million rows on every page
@@ -196,7 +178,7 @@ pub async fn list(
     let (clause, args) = filter.clause();
     let count_sql =
         format!("select count(*) from (select 1 from webhook_logs{clause} limit {}) matching", COUNT_CAP + 1);
-    let counted: i64 = bind_args(sqlx::query(&count_sql), &args).fetch_one(pool).await?.try_get(0)?;
+    let counted: i64 = bind(sqlx::query(&count_sql), args.clone()).fetch_one(pool).await?.try_get(0)?;
     let (total, capped) = if counted > COUNT_CAP { (COUNT_CAP, true) } else { (counted, false) };
     let n = args.len();
     // The page's ids come from the index alone; only the rows shown are read in full, so a deep
@@ -207,7 +189,7 @@ pub async fn list(
         n + 1,
         n + 2
     );
-    let rows = bind_args(sqlx::query(&page_sql), &args)
+    let rows = bind(sqlx::query(&page_sql), args)
         .bind(page_size)
         .bind((page - 1).saturating_mul(page_size))
         .fetch_all(pool)
