@@ -12,6 +12,7 @@ pub mod leads;
 pub mod logs;
 pub mod openapi;
 pub mod pre_leads;
+pub mod records;
 pub mod related;
 pub mod server;
 pub mod startup;

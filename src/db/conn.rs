@@ -221,7 +221,7 @@ impl Drop for Change<'_> {
     }
 }
 
-fn any_row(row: &AnyRow, names: &Arc<[String]>) -> Result<Row, DbError> {
+pub(super) fn any_row(row: &AnyRow, names: &Arc<[String]>) -> Result<Row, DbError> {
     let mut cells = Vec::with_capacity(names.len());
     for index in 0..names.len() {
         let raw = row.try_get_raw(index)?;

@@ -13,11 +13,13 @@
 mod checkpointer;
 pub mod columns;
 mod conn;
+mod read;
 pub mod sqlite_memory;
 mod value;
 mod writer;
 
 pub use conn::{Change, WriteConn};
+pub use read::{Fetch, Reader};
 pub use value::{bind, DbError, Row, Value};
 
 use std::time::Duration;
@@ -96,6 +98,11 @@ impl Db {
     /// For reads. Writes go through [`Db::write`].
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Reads through the pool that return [`Row`]s, as the write connection does (see [`Fetch`]).
+    pub fn reader(&self) -> Reader {
+        Reader::new(self.pool.clone())
     }
 
     /// Runs `job` on the write connection (see the module docs for the transaction rules) and

@@ -11,6 +11,7 @@ mod idempotency;
 mod logs;
 mod ops;
 mod pipeline_rules;
+mod records;
 mod spec_examples;
 mod stored_fields;
 mod write_conn;

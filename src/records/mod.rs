@@ -1,0 +1,79 @@
+//! A record's own fields — pre-lead, lead, customer — as the read API and the outgoing events show
+//! them: one column list and one conversion per table, loadable from the write connection (inside
+//! the transaction of a change, which sees that change) and from the read pool alike (both are
+//! [`Fetch`]). Shapes: money as two-decimal strings named without `_cents` (`expected_value`:
+//! `"2500.00"`), flags as booleans, times as RFC 3339 UTC text, and the links between a pre-lead,
+//! its lead and that lead's customer (`pre_lead_id`, `lead_id`, `customer_id`) on every record,
+//! `null` where there is none. Every stored column is shown except the ones derived only for
+//! matching and syncing (normalised e-mail and phone, the change sequence), which are the server's
+//! bookkeeping, not data anyone sent. `raw_payload` — the `data` object of the record's last
+//! change, the only place keys the schema does not model are kept — is shown as that JSON object,
+//! since integrators put their own keys there and may want them back.
+
+mod customer;
+mod lead;
+mod pre_lead;
+
+pub use customer::Customer;
+pub use lead::Lead;
+pub use pre_lead::PreLead;
+
+use crate::db::{DbError, Fetch, Row, Value};
+use crate::domain::money::Money;
+
+/// A table whose rows are read through one column list and one conversion.
+pub trait Record: Sized + serde::Serialize {
+    /// `select … from <table> r …`: every answered column, aliased to its answer name. Callers
+    /// append a `where` on the table alias `r` (and an `order by`/`limit`).
+    fn select() -> &'static str;
+    fn from_row(row: &Row) -> Result<Self, DbError>;
+}
+
+/// The record with this id, or `None`.
+pub async fn load<R: Record>(conn: &mut (impl Fetch + ?Sized), id: i64) -> Result<Option<R>, DbError> {
+    let sql = format!("{} where r.id = $1", R::select());
+    let rows = conn.fetch_rows(&sql, vec![Value::from(id)]).await?;
+    rows.first().map(R::from_row).transpose()
+}
+
+/// The records `tail` selects (`where …`, `order by …`, `limit …` on the alias `r`), in order.
+pub async fn load_where<R: Record>(
+    conn: &mut (impl Fetch + ?Sized),
+    tail: &str,
+    args: Vec<Value>,
+) -> Result<Vec<R>, DbError> {
+    let sql = format!("{} {tail}", R::select());
+    conn.fetch_rows(&sql, args).await?.iter().map(R::from_row).collect()
+}
+
+/// Builds a record's `select`: `(expression, answer name)` pairs and the `from` clause.
+fn select_sql(columns: &[(&str, &str)], from: &str) -> String {
+    let list: Vec<String> = columns
+        .iter()
+        .map(|(expr, name)| if expr == name { format!("r.{name} as {name}") } else { format!("{expr} as {name}") })
+        .collect();
+    format!("select {} from {from}", list.join(", "))
+}
+
+/// A cents column as money.
+fn money(row: &Row, name: &str) -> Result<Option<Money>, DbError> {
+    Ok(row.get::<Option<i64>>(name)?.map(Money::from_cents))
+}
+
+/// A stored JSON text (`raw_payload`) as JSON; text that is not JSON stays a JSON string.
+fn json(row: &Row, name: &str) -> Result<Option<serde_json::Value>, DbError> {
+    Ok(row
+        .get::<Option<String>>(name)?
+        .map(|text| serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_select_aliases_every_column_to_its_answer_name() {
+        let sql = select_sql(&[("id", "id"), ("r.expected_value_cents", "expected_value")], "leads r");
+        assert_eq!(sql, "select r.id as id, r.expected_value_cents as expected_value from leads r");
+    }
+}
