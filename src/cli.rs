@@ -62,6 +62,9 @@ struct Settings {
     /// Requests per minute per client IP on the webhook API (0 turns it off).
     #[arg(long, env = "CRM_RATE_LIMIT_PER_MINUTE", default_value = "100", global = true)]
     rate_limit_per_minute: String,
+    /// Failed signatures and admin tokens per minute per client IP before 429 (0 turns it off).
+    #[arg(long, env = "CRM_SIGNATURE_FAILURES_PER_MINUTE", default_value = "20", global = true)]
+    signature_failures_per_minute: String,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value = "1048576", global = true)]
     max_body_bytes: String,
@@ -159,6 +162,13 @@ impl Settings {
                 format!("expected a whole number (0 turns it off), got {:?}", self.rate_limit_per_minute),
             )
         })?;
+        let signature_failures_per_minute = self.signature_failures_per_minute.trim().parse::<u32>().map_err(|_| {
+            setting_error(
+                "CRM_SIGNATURE_FAILURES_PER_MINUTE",
+                "signature-failures-per-minute",
+                format!("expected a whole number (0 turns it off), got {:?}", self.signature_failures_per_minute),
+            )
+        })?;
         let max_body_bytes = positive(&self.max_body_bytes, "CRM_MAX_BODY_BYTES", "max-body-bytes")?;
         let trust_forwarded_for = boolean(&self.trust_forwarded_for, "CRM_TRUST_FORWARDED_FOR", "trust-forwarded-for")?;
         let log_format = match self.log_format.trim().to_ascii_lowercase().as_str() {
@@ -206,6 +216,7 @@ impl Settings {
             webhook_secrets,
             admin_token,
             rate_limit_per_minute,
+            signature_failures_per_minute,
             max_body_bytes,
             trust_forwarded_for,
             log_format,

@@ -5,22 +5,27 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// A secret string whose `Debug` never shows the value, so a config dump cannot leak it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+use secrecy::{ExposeSecret, SecretString};
+
+/// A secret string (a webhook secret, the admin token) held in `secrecy`'s [`SecretString`]:
+/// `Debug` never shows the value, so a config dump cannot leak it, and the memory is zeroed
+/// when dropped. [`Secret::expose`] is the one way to the value, for the code that compares or
+/// signs with it.
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(SecretString::from(value.into()))
     }
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+        f.write_str("Secret([redacted])")
     }
 }
 
@@ -46,6 +51,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Requests per minute per client IP on the webhook API; 0 turns the limiter off.
     pub rate_limit_per_minute: u32,
+    /// Failed signatures and admin tokens per minute per client IP before 429; 0 turns it off.
+    pub signature_failures_per_minute: u32,
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
     pub log_format: LogFormat,
@@ -68,6 +75,7 @@ impl Config {
             webhook_secrets: Vec::new(),
             admin_token: None,
             rate_limit_per_minute: 100,
+            signature_failures_per_minute: 20,
             max_body_bytes: 1024 * 1024,
             trust_forwarded_for: false,
             log_format: LogFormat::Text,
@@ -77,5 +85,23 @@ impl Config {
             insecure_open_admin: false,
             max_connections: 4096,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let mut config = Config::for_database("sqlite://x.db");
+        config.webhook_secrets = vec![Secret::new("hook-s3cret-value"), Secret::new("whsec_b2xkLXNlY3JldA")];
+        config.admin_token = Some(Secret::new("admin-t0ken-value"));
+        let printed = format!("{config:?} {config:#?}");
+        for secret in ["hook-s3cret-value", "whsec_b2xkLXNlY3JldA", "b2xkLXNlY3JldA", "admin-t0ken-value"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("[redacted]"), "{printed}");
+        assert_eq!(config.admin_token.as_ref().map(Secret::expose), Some("admin-t0ken-value"));
     }
 }

@@ -10,13 +10,16 @@ pub mod http;
 pub mod incoming;
 pub mod leads;
 pub mod logs;
+pub mod metrics;
 pub mod openapi;
 pub mod pre_leads;
 pub mod records;
 pub mod related;
 pub mod server;
+pub mod setting;
 pub mod startup;
 pub mod state;
+pub mod tasks;
 pub mod webhook;
 
 pub use config::Config;

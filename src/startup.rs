@@ -16,7 +16,9 @@ use tower_http::trace::TraceLayer;
 use crate::config::{Config, LogFormat};
 use crate::db::Db;
 use crate::http::{self, admin, client_ip, metrics, rate_limit};
+use crate::metrics::Metrics;
 use crate::state::AppState;
+use crate::tasks::Tasks;
 use crate::webhook::idempotency;
 use crate::webhook::signature::Verifier;
 use crate::{health, incoming, leads, logs, openapi, pre_leads};
@@ -28,34 +30,91 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: Db,
+    tasks: Tasks,
     max_connections: usize,
 }
 
-/// Connects and migrates the database, and assembles the routes on `listener`.
+/// How often expired idempotency keys are deleted.
+const IDEMPOTENCY_PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How often rate limiters forget clients whose budget has refilled.
+const LIMITER_SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often recorded histogram samples are folded into their buckets.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Connects and migrates the database, starts the background tasks, and assembles the routes
+/// on `listener`.
 pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
     let verifier =
         Verifier::new(&config.webhook_secrets).map_err(|reason| anyhow::anyhow!("CRM_WEBHOOK_SECRET: {reason}"))?;
-    let db = Db::connect(&config).await?;
-    let state =
-        AppState { db: db.clone(), config: Arc::new(config), verifier: Arc::new(verifier), metrics: Arc::default() };
-    spawn_idempotency_purge(db.clone());
+    let metrics = Metrics::new();
+    metrics::describe(&metrics);
+    let tasks = Tasks::new(metrics.clone());
+    let db = Db::connect_with(&config, &tasks).await?;
+    let limiter = new_limiter(config.rate_limit_per_minute);
+    let signature_failures = new_limiter(config.signature_failures_per_minute);
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config),
+        verifier: Arc::new(verifier),
+        metrics: metrics.clone(),
+        signature_failures: signature_failures.clone(),
+    };
+    start_tasks(&tasks, &state, limiter.clone(), signature_failures);
     let max_connections = state.config.max_connections;
-    let router = router(state);
-    Ok(Application { local_addr: listener.local_addr()?, listener, router, db, max_connections })
+    let router = router(state, limiter);
+    Ok(Application { local_addr: listener.local_addr()?, listener, router, db, tasks, max_connections })
 }
 
-pub fn router(state: AppState) -> Router {
-    let mut api = Router::new()
-        .merge(pre_leads::router())
-        .merge(leads::router())
-        .merge(incoming::router())
+fn new_limiter(per_minute: u32) -> Option<Arc<rate_limit::RateLimiter>> {
+    (per_minute > 0).then(|| Arc::new(rate_limit::RateLimiter::new(per_minute)))
+}
+
+/// Every background task of the service starts here (see `tasks.rs`).
+fn start_tasks(
+    tasks: &Tasks,
+    state: &AppState,
+    limiter: Option<Arc<rate_limit::RateLimiter>>,
+    failures: Option<Arc<rate_limit::RateLimiter>>,
+) {
+    let db = state.db.clone();
+    tasks.spawn_periodic("idempotency_purge", IDEMPOTENCY_PURGE_EVERY, move || {
+        let db = db.clone();
+        async move {
+            let purged = db.write(|conn| Box::pin(idempotency::purge(conn))).await?;
+            if purged > 0 {
+                tracing::info!(purged, "purged expired idempotency keys");
+            }
+            Ok(())
+        }
+    });
+    let limiters: Vec<_> = limiter.into_iter().chain(failures).collect();
+    if !limiters.is_empty() {
+        tasks.spawn_periodic("rate_limit_sweep", LIMITER_SWEEP_EVERY, move || {
+            let now = std::time::Instant::now();
+            for limiter in &limiters {
+                limiter.sweep(now);
+            }
+            std::future::ready(Ok(()))
+        });
+    }
+    let metrics = state.metrics.clone();
+    tasks.spawn_periodic("metrics_upkeep", METRICS_UPKEEP_EVERY, move || {
+        metrics.run_upkeep();
+        std::future::ready(Ok(()))
+    });
+}
+
+/// The routes. `limiter` (`CRM_RATE_LIMIT_PER_MINUTE`) applies to the webhook routes under
+/// `/incoming` only; the admin routes need the token instead.
+pub fn router(state: AppState, limiter: Option<Arc<rate_limit::RateLimiter>>) -> Router {
+    let mut webhooks = Router::new().merge(pre_leads::router()).merge(leads::router()).merge(incoming::router());
+    if let Some(limiter) = limiter {
+        webhooks = webhooks.route_layer(from_fn_with_state(limiter, rate_limit::middleware));
+    }
+    let api = Router::new()
+        .merge(webhooks)
         .merge(logs::router().route_layer(from_fn_with_state(state.clone(), admin::require_admin)))
         .method_not_allowed_fallback(http::method_not_allowed);
-    if state.config.rate_limit_per_minute > 0 {
-        let limiter = Arc::new(rate_limit::RateLimiter::new(state.config.rate_limit_per_minute));
-        limiter.spawn_sweeper();
-        api = api.layer(from_fn_with_state(limiter, rate_limit::middleware));
-    }
     Router::new()
         .nest(API_BASE, api)
         .merge(health::router())
@@ -73,20 +132,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn spawn_idempotency_purge(db: Db) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match db.write(|conn| Box::pin(idempotency::purge(conn))).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
-                Err(err) => err.log_if_internal(),
-            }
-        }
-    });
-}
-
 impl Application {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -101,10 +146,22 @@ impl Application {
         self.run_until(std::future::pending()).await
     }
 
+    /// The database, for a component started beside the routes (it closes after the tasks stop).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The background tasks, for a component that adds its own (see `tasks.rs`).
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests,
-    /// commits queued writes and closes the database.
+    /// stops the background tasks and waits for them, commits queued writes and closes the
+    /// database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let served = crate::server::serve(self.listener, self.router, self.max_connections, shutdown).await;
+        self.tasks.shutdown().await;
         self.db.close().await;
         served
     }

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::http::metrics::Metrics;
+use crate::http::rate_limit::RateLimiter;
+use crate::metrics::Metrics;
 use crate::webhook::signature::Verifier;
 
 #[derive(Clone)]
@@ -12,5 +13,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub verifier: Arc<Verifier>,
-    pub metrics: Arc<Metrics>,
+    pub metrics: Metrics,
+    /// Per-IP budget of failed signatures and admin tokens (`None`: unlimited).
+    pub signature_failures: Option<Arc<RateLimiter>>,
 }

@@ -11,19 +11,31 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tasks::TaskStats;
+
+/// The name of the checkpoint thread in `/metrics`.
+pub const TASK: &str = "sqlite_checkpoint";
+
 /// 4 MB of 4 KiB pages: past this the writer is asked to start the WAL over. Each start-over
 /// makes one batch wait for the last frames to be copied and for two fsyncs; measured with
 /// `bench/run.sh`, a 4 MB threshold kept that wait smallest (16 MB and 64 MB made the slowest
 /// answers slower, not rarer).
 pub const RESET_FRAMES: i64 = 1024;
 
-/// Stops the thread when dropped.
+/// Stops the thread when dropped; [`Checkpointer::stop`] also waits for it.
 pub struct Checkpointer {
-    _stop: mpsc::Sender<()>,
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
     reset_wanted: Arc<AtomicBool>,
 }
 
 impl Checkpointer {
+    /// Stops the thread and waits until it has ended (and closed its connection).
+    pub fn stop(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
+    }
+
     /// Whether the writer should checkpoint before its next batch; clears the request.
     pub fn take_reset(&self) -> bool {
         self.reset_wanted.swap(false, Ordering::Relaxed)
@@ -35,27 +47,40 @@ pub fn passive(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64)> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(1)?, row.get(2)?)))
 }
 
-pub fn start(conn: rusqlite::Connection, every: Duration) -> std::io::Result<Checkpointer> {
+/// Starts the thread; each round is counted in `stats` (task `sqlite_checkpoint` in `/metrics`).
+pub fn start(conn: rusqlite::Connection, every: Duration, stats: TaskStats) -> std::io::Result<Checkpointer> {
     let (stop, stopped) = mpsc::channel::<()>();
     let reset_wanted = Arc::new(AtomicBool::new(false));
     let flag = reset_wanted.clone();
-    std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
+    let thread = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
         // Runs until the writer drops the `Checkpointer` (the channel disconnects).
         while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
             match passive(&conn) {
-                Ok((log, _)) if log >= RESET_FRAMES => flag.store(true, Ordering::Relaxed),
-                Ok(_) => {}
+                Ok((log, _)) => {
+                    if log >= RESET_FRAMES {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    stats.record(TASK, None);
+                }
                 // Busy (the writer is checkpointing) is fine: the next round catches up.
-                Err(err) => tracing::debug!(error = %err, "background checkpoint skipped"),
+                Err(err) if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                    tracing::debug!(error = %err, "background checkpoint skipped");
+                    stats.record(TASK, None);
+                }
+                Err(err) => stats.record(TASK, Some(err.to_string())),
             }
         }
     })?;
-    Ok(Checkpointer { _stop: stop, reset_wanted })
+    Ok(Checkpointer { stop, thread, reset_wanted })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stats() -> TaskStats {
+        crate::tasks::Tasks::new(crate::metrics::Metrics::new()).stats(TASK)
+    }
 
     #[test]
     fn frames_are_copied_back_and_a_long_wal_asks_for_a_reset() {
@@ -70,7 +95,8 @@ mod tests {
         }
         let file_size = || std::fs::metadata(&path).unwrap().len();
         assert!(file_size() < 100_000, "nothing copied back yet: {} bytes", file_size());
-        let checkpointer = start(rusqlite::Connection::open(&path).unwrap(), Duration::from_millis(10)).unwrap();
+        let checkpointer =
+            start(rusqlite::Connection::open(&path).unwrap(), Duration::from_millis(10), stats()).unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while !checkpointer.reset_wanted.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));

@@ -33,6 +33,8 @@ use tracing::Instrument;
 
 use crate::config::{Config, SqliteSynchronous};
 use crate::http::error::AppError;
+use crate::metrics::Metrics;
+use crate::tasks::Tasks;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -57,8 +59,15 @@ pub struct Db {
 pub type Job<T> = Box<dyn for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, AppError>> + Send>;
 
 impl Db {
-    /// Connects, applies the migrations, and (on SQLite) starts the group-commit writer.
+    /// Connects, applies the migrations, and (on SQLite) starts the group-commit writer, with
+    /// metrics of its own (for tools and tests; the service uses [`Db::connect_with`]).
     pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+        Self::connect_with(config, &Tasks::new(Metrics::new())).await
+    }
+
+    /// As [`Db::connect`]; the SQLite writer's batches and the checkpoint thread report to the
+    /// metrics of `tasks`.
+    pub async fn connect_with(config: &Config, tasks: &Tasks) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let (engine, url) = engine_and_url(&config.database_url)?;
         let pragmas = sqlite_pragmas(config.sqlite_synchronous);
@@ -83,8 +92,9 @@ impl Db {
         let writer = match engine {
             Engine::Sqlite => {
                 let conn = open_sqlite_writer(&url, &pragmas)?;
-                let checkpoints = checkpointer::start(open_sqlite_writer(&url, &pragmas)?, CHECKPOINT_EVERY)?;
-                Some(writer::Writer::start(conn, checkpoints)?)
+                let stats = tasks.stats(checkpointer::TASK);
+                let checkpoints = checkpointer::start(open_sqlite_writer(&url, &pragmas)?, CHECKPOINT_EVERY, stats)?;
+                Some(writer::Writer::start(conn, checkpoints, tasks.metrics())?)
             }
             Engine::Postgres => None,
         };

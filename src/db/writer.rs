@@ -19,6 +19,7 @@ use super::checkpointer::Checkpointer;
 use super::conn::WriteConn;
 use super::Job;
 use crate::http::error::AppError;
+use crate::metrics::Metrics;
 
 /// At most this many jobs share a transaction, so a long queue still commits often.
 const MAX_BATCH: usize = 512;
@@ -44,11 +45,20 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread; `checkpoints` runs as long as it does.
-    pub fn start(conn: rusqlite::Connection, checkpoints: Checkpointer) -> std::io::Result<Writer> {
+    /// Starts the writer thread; `checkpoints` runs as long as it does, and is stopped and
+    /// joined before a shutdown is answered. Each batch's size and commit time go to `metrics`.
+    pub fn start(conn: rusqlite::Connection, checkpoints: Checkpointer, metrics: &Metrics) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        metrics.describe_histogram(BATCH_SIZE, "Jobs per SQLite write transaction (group commit).");
+        metrics.describe_histogram(COMMIT_SECONDS, "Time to run and commit one SQLite write transaction.");
+        let stats =
+            BatchStats { size: metrics.histogram(BATCH_SIZE, &[]), seconds: metrics.histogram(COMMIT_SECONDS, &[]) };
         std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || {
-            run(WriteConn::sqlite(conn), receiver, &checkpoints);
+            let stopped = run(WriteConn::sqlite(conn), receiver, &checkpoints, &stats);
+            checkpoints.stop();
+            if let Some(done) = stopped {
+                let _ = done.send(());
+            }
         })?;
         Ok(Writer { sender })
     }
@@ -78,7 +88,22 @@ impl Writer {
     }
 }
 
-fn run(mut conn: WriteConn, mut receiver: mpsc::Receiver<Message>, checkpoints: &Checkpointer) {
+pub const BATCH_SIZE: &str = "crm_sqlite_batch_size";
+pub const COMMIT_SECONDS: &str = "crm_sqlite_commit_seconds";
+
+struct BatchStats {
+    size: metrics::Histogram,
+    seconds: metrics::Histogram,
+}
+
+/// Runs batches until stopped; returns who asked for the stop, to be answered once the
+/// checkpoint thread has ended too.
+fn run(
+    mut conn: WriteConn,
+    mut receiver: mpsc::Receiver<Message>,
+    checkpoints: &Checkpointer,
+    stats: &BatchStats,
+) -> Option<oneshot::Sender<()>> {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
     let mut stop: Option<oneshot::Sender<()>> = None;
     while stop.is_none() {
@@ -96,7 +121,7 @@ fn run(mut conn: WriteConn, mut receiver: mpsc::Receiver<Message>, checkpoints: 
         if checkpoints.take_reset() {
             conn.sqlite_checkpoint();
         }
-        commit_batch(&mut conn, &mut batch);
+        commit_batch(&mut conn, &mut batch, stats);
     }
     receiver.close();
     while let Ok(message) = receiver.try_recv() {
@@ -104,17 +129,18 @@ fn run(mut conn: WriteConn, mut receiver: mpsc::Receiver<Message>, checkpoints: 
             batch.push(job);
         }
     }
-    commit_batch(&mut conn, &mut batch);
+    commit_batch(&mut conn, &mut batch, stats);
     drop(conn);
-    if let Some(done) = stop {
-        let _ = done.send(());
-    }
+    stop
 }
 
-fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>) {
+fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>, stats: &BatchStats) {
     if batch.is_empty() {
         return;
     }
+    let started = std::time::Instant::now();
+    stats.size.record(batch.len() as f64);
+    let _timed = Timed(&stats.seconds, started);
     // IMMEDIATE takes the write lock now, waiting (busy_timeout) for another process writing
     // the same file, instead of failing later when a read snapshot turns out to be stale.
     if let Err(err) = conn.sqlite_batch("begin immediate") {
@@ -149,6 +175,15 @@ fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>) {
     }
 }
 
+/// Records the time since its start when dropped (every way out of `commit_batch`).
+struct Timed<'a>(&'a metrics::Histogram, std::time::Instant);
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        self.0.record(self.1.elapsed().as_secs_f64());
+    }
+}
+
 /// Runs one job in the batch's transaction. A job keeps its change atomic with its own
 /// `begin()` (a savepoint here) and, when it fails, leaves nothing behind outside it; a panic
 /// unwinds through the job's open savepoint, whose guard rolls it back.
@@ -170,8 +205,13 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch("create table t (id integer primary key, v text not null unique)").unwrap();
         let idle = rusqlite::Connection::open_in_memory().unwrap();
-        Writer::start(conn, super::super::checkpointer::start(idle, std::time::Duration::from_secs(60)).unwrap())
-            .unwrap()
+        let checkpoints = super::super::checkpointer::start(
+            idle,
+            std::time::Duration::from_secs(60),
+            crate::tasks::Tasks::new(Metrics::new()).stats("sqlite_checkpoint"),
+        )
+        .unwrap();
+        Writer::start(conn, checkpoints, &Metrics::new()).unwrap()
     }
 
     fn insert(v: &'static str) -> Job<u64> {
@@ -189,6 +229,26 @@ mod tests {
         writer.submit(Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<i64, AppError>> {
             Box::pin(async move { Ok(conn.fetch_one("select count(*) from t", Vec::new()).await?.get(0)?) })
         }))
+    }
+
+    #[tokio::test]
+    async fn batch_size_and_commit_time_are_recorded() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("create table t (id integer primary key, v text not null unique)").unwrap();
+        let metrics = Metrics::new();
+        let tasks = crate::tasks::Tasks::new(metrics.clone());
+        let checkpoints = super::super::checkpointer::start(
+            rusqlite::Connection::open_in_memory().unwrap(),
+            std::time::Duration::from_secs(60),
+            tasks.stats("sqlite_checkpoint"),
+        )
+        .unwrap();
+        let writer = Writer::start(conn, checkpoints, &metrics).unwrap();
+        writer.submit(insert("a")).await.unwrap();
+        writer.shutdown().await;
+        let text = metrics.render();
+        assert!(text.contains("crm_sqlite_batch_size_bucket{le=\"1\"} 1"), "{text}");
+        assert!(text.contains("crm_sqlite_commit_seconds_count 1"), "{text}");
     }
 
     #[tokio::test]

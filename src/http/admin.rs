@@ -1,5 +1,6 @@
 //! The admin token: with `CRM_ADMIN_TOKEN` set, read and admin routes need
-//! `Authorization: Bearer <token>`, compared in constant time.
+//! `Authorization: Bearer <token>`, compared in constant time. A wrong or missing token counts
+//! against the client IP's budget of failed authentications (`CRM_SIGNATURE_FAILURES_PER_MINUTE`).
 
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -7,8 +8,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
+use super::client_ip::ClientIp;
 use super::error::AppError;
 use crate::state::AppState;
+use crate::webhook::unauthenticated::over_budget;
 
 pub fn token_matches(header: Option<&str>, token: &str) -> bool {
     let Some(presented) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
@@ -21,6 +24,11 @@ pub async fn require_admin(State(state): State<AppState>, req: Request, next: Ne
     if let Some(token) = &state.config.admin_token {
         let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         if !token_matches(header, token.expose()) {
+            // A failed token counts against the client's budget of failed authentications.
+            let ip = req.extensions().get::<ClientIp>().map(|ip| ip.0);
+            if let Some(refused) = over_budget(state.signature_failures.as_deref(), ip) {
+                return refused;
+            }
             return AppError::Unauthorized("Missing or invalid admin token").into_response();
         }
     }

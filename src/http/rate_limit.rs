@@ -2,12 +2,13 @@
 //! are keyed by their /64 network (one host usually owns a whole /64). Memory stays bounded: a
 //! sweep drops buckets that have refilled (idle clients), and a shard at capacity drops its
 //! refilled buckets, then an eighth of the rest, before taking a new client (amortised O(1)).
+//! The sweep runs as the application's `rate_limit_sweep` task.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -117,21 +118,6 @@ impl RateLimiter {
     pub fn tracked_clients(&self) -> usize {
         self.shards.iter().map(|s| s.lock().map(|s| s.len()).unwrap_or(0)).sum()
     }
-
-    /// Sweeps every minute for as long as the limiter is alive.
-    pub fn spawn_sweeper(self: &Arc<Self>) {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                match weak.upgrade() {
-                    Some(limiter) => limiter.sweep(Instant::now()),
-                    None => break,
-                }
-            }
-        });
-    }
 }
 
 /// IPv4 addresses as they are; IPv6 addresses reduced to their /64 network.
@@ -174,6 +160,7 @@ pub async fn middleware(State(limiter): State<Arc<RateLimiter>>, req: Request, n
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn allows_the_limit_then_refuses_until_a_token_refills() {

@@ -31,6 +31,10 @@ pub struct NewLog {
     pub duration_ms: f64,
     pub created_at: String,
     pub processed_at: String,
+    /// Set when `request_body` holds only the start of the body (401 rows): the whole body's
+    /// length in bytes and its SHA-256 in hex.
+    pub request_body_bytes: Option<i64>,
+    pub request_body_sha256: Option<String>,
 }
 
 pub async fn insert(conn: &mut WriteConn, log: &NewLog) -> Result<i64, crate::db::DbError> {
@@ -53,7 +57,9 @@ pub async fn insert(conn: &mut WriteConn, log: &NewLog) -> Result<i64, crate::db
         .set("request_id", log.request_id.clone())
         .set("created_at", log.created_at.clone())
         .set("duration_ms", log.duration_ms)
-        .set("processed_at", log.processed_at.clone());
+        .set("processed_at", log.processed_at.clone())
+        .set("request_body_bytes", log.request_body_bytes)
+        .set("request_body_sha256", log.request_body_sha256.clone());
     row.insert(conn, "webhook_logs").await
 }
 
@@ -85,11 +91,16 @@ pub struct LogOut {
     pub created_at: String,
     /// RFC 3339 UTC.
     pub processed_at: String,
+    /// On a 401 row, whose `request_body` keeps only the first 4 KiB: the whole body's length in
+    /// bytes (null on other rows, whose body is whole).
+    pub request_body_bytes: Option<i64>,
+    /// On a 401 row: the whole body's SHA-256 in lower-case hex (null on other rows).
+    pub request_body_sha256: Option<String>,
 }
 
 const COLUMNS: &str = "id, direction, event, source, method, path, remote_addr, request_headers, request_body, \
      response_status, response_body, is_successful, error_message, entity_type, entity_id, idempotency_key, \
-     duration_ms, created_at, processed_at";
+     duration_ms, created_at, processed_at, request_body_bytes, request_body_sha256";
 
 fn from_row(row: &AnyRow) -> Result<LogOut, sqlx::Error> {
     let headers: String = row.try_get("request_headers")?;
@@ -113,6 +124,8 @@ fn from_row(row: &AnyRow) -> Result<LogOut, sqlx::Error> {
         duration_ms: row.try_get("duration_ms")?,
         created_at: row.try_get("created_at")?,
         processed_at: row.try_get("processed_at")?,
+        request_body_bytes: row.try_get("request_body_bytes")?,
+        request_body_sha256: row.try_get("request_body_sha256")?,
     })
 }
 

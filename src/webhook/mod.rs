@@ -9,6 +9,7 @@ mod parse_error;
 pub mod pipeline;
 pub mod request;
 pub mod signature;
+pub mod unauthenticated;
 
 use axum::extract::{Path, State};
 use axum::routing::{post, MethodRouter};

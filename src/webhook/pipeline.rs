@@ -15,6 +15,7 @@ use super::command::{self, Command};
 use super::events::EventKind;
 use super::idempotency::{self, IdempotencyKey};
 use super::request::WebhookRequest;
+use super::unauthenticated;
 use super::{envelope, EventContext};
 use crate::domain::{time, EntityType};
 use crate::http::error::AppError;
@@ -72,6 +73,7 @@ pub async fn handle(
 ) -> Response {
     let started = Instant::now();
     let WebhookRequest { method, path, headers, remote_addr, request_id, body } = req;
+    let raw = body.as_ref().ok().cloned();
     let mut log = NewLog {
         direction: "incoming",
         method: method.to_string(),
@@ -85,7 +87,7 @@ pub async fn handle(
     };
     match prepare(&state, expected, path_id.as_deref(), &path, &headers, body, &mut log) {
         Ok(prepared) => apply(&state, prepared, log, started).await,
-        Err(err) => reject(&state, err, log, started).await,
+        Err(err) => reject(&state, err, log, raw, started).await,
     }
 }
 
@@ -237,7 +239,16 @@ async fn run_in_transaction(
     }
 }
 
-async fn reject(state: &AppState, err: AppError, mut log: NewLog, started: Instant) -> Response {
+async fn reject(state: &AppState, err: AppError, mut log: NewLog, raw: Option<Bytes>, started: Instant) -> Response {
+    if matches!(err, AppError::Unauthorized(_)) {
+        let ip = log.remote_addr.as_deref().and_then(|addr| addr.parse().ok());
+        if let Some(refused) = unauthenticated::over_budget(state.signature_failures.as_deref(), ip) {
+            return refused;
+        }
+        if let Some(body) = &raw {
+            unauthenticated::cut_body(&mut log, body);
+        }
+    }
     let answer = error_answer(&err);
     finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
     let written = state.db.write(move |conn| Box::pin(async move { Ok(log_store::insert(conn, &log).await?) })).await;
@@ -261,7 +272,7 @@ fn finish(log: &mut NewLog, status: StatusCode, body: &str, error: Option<String
 }
 
 /// Raw bytes as text for the log: invalid UTF-8 and NUL (which PostgreSQL text refuses) become U+FFFD.
-fn storable_text(bytes: &[u8]) -> String {
+pub(crate) fn storable_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).replace('\0', "\u{FFFD}")
 }
 

@@ -46,7 +46,9 @@ async fn logs_list_newest_first_with_pagination_and_filters(engine: Engine) {
             "idempotency_key",
             "duration_ms",
             "created_at",
-            "processed_at"
+            "processed_at",
+            "request_body_bytes",
+            "request_body_sha256"
         ]
     );
     let newest = &items[0];

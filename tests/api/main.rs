@@ -14,4 +14,5 @@ mod pipeline_rules;
 mod records;
 mod spec_examples;
 mod stored_fields;
+mod unauthenticated;
 mod write_conn;

@@ -54,7 +54,64 @@ async fn the_openapi_document_and_swagger_ui_are_served(engine: Engine) {
     assert!(ui.text.contains("swagger"), "{}", ui.text);
 }
 
+async fn background_tasks_and_the_writer_are_in_the_metrics(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    app.create_lead().await;
+    let text = app.get("/metrics").await.text;
+    for task in ["idempotency_purge", "metrics_upkeep"] {
+        assert!(text.contains(&format!("crm_task_runs_total{{task=\"{task}\"}} 1")), "{task}: {text}");
+        assert!(text.contains(&format!("crm_task_errors_total{{task=\"{task}\"}} 0")), "{task}: {text}");
+        assert!(text.contains(&format!("crm_task_last_run_timestamp_seconds{{task=\"{task}\"}}")), "{text}");
+    }
+    if engine == Engine::Sqlite {
+        assert!(text.contains("crm_task_runs_total{task=\"sqlite_checkpoint\"}"), "{text}");
+        assert!(text.contains("crm_sqlite_batch_size_bucket"), "{text}");
+        assert!(text.contains("crm_sqlite_commit_seconds_count"), "{text}");
+    }
+}
+
+async fn shutdown_stops_and_awaits_the_tasks_before_the_database_closes(engine: Engine) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let Some((url, _dir, pg)) = crate::helpers::fresh_database(engine).await else { return };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = crm_webhooks::build(crm_webhooks::Config::for_database(url.clone()), listener).await.unwrap();
+    let tasks = app.tasks().clone();
+    let db = app.db().clone();
+    let wrote = Arc::new(AtomicBool::new(false));
+    let flag = wrote.clone();
+    // A task that still writes after shutdown is asked for: the database must be open for it.
+    tasks.spawn("late_writer", move |mut shutdown| async move {
+        shutdown.requested().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        db.write(|conn| {
+            Box::pin(async move {
+                conn.execute("delete from idempotency_keys where key = $1", crm_webhooks::args!["none"]).await?;
+                Ok(())
+            })
+        })
+        .await?;
+        flag.store(true, Ordering::SeqCst);
+        Ok(())
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), running).await.unwrap().unwrap().unwrap();
+    assert!(wrote.load(Ordering::SeqCst), "the task finished its write before the database closed");
+    assert!(tasks.running().is_empty(), "{:?}", tasks.running());
+    if let Some((server, name)) = pg {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+        sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut admin).await.unwrap();
+    }
+}
+
 on_both_engines!(
+    background_tasks_and_the_writer_are_in_the_metrics,
+    shutdown_stops_and_awaits_the_tasks_before_the_database_closes,
     health_readiness_and_metrics_answer,
     every_response_carries_a_request_id_and_a_given_one_is_kept,
     the_openapi_document_and_swagger_ui_are_served,
