@@ -1,5 +1,6 @@
 //! Command line: `serve` (default), `migrate`, `sign`. Every setting is a flag with an env twin;
 //! a bad one is reported on one line naming it, with exit code 2, before anything is written.
+//! Typed settings are parsed by clap with the parsers of `setting.rs`.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, LogFormat, Secret, SqliteSynchronous};
+use crate::setting::{self, named};
 
 #[derive(Parser, Debug)]
 #[command(name = "crm-webhooks", version, about = "Signed JSON webhooks into a CRM")]
@@ -44,12 +46,14 @@ struct SignArgs {
     timestamp: Option<i64>,
 }
 
-/// Raw settings as given; `into_config` checks each and names the one that is wrong.
+/// Settings as given. Each typed one is parsed by clap through `setting.rs`, whose error names
+/// the environment variable; `into_config` checks the database URL and the secrets.
 #[derive(Args, Debug)]
 struct Settings {
     /// Address to listen on.
-    #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8000", global = true)]
-    bind: String,
+    #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8000", global = true,
+          value_parser = named("CRM_BIND", setting::socket_addr))]
+    bind: SocketAddr,
     /// `sqlite://PATH` or `postgres://…`.
     #[arg(long, env = "CRM_DATABASE_URL", default_value = "sqlite://crm.db", global = true)]
     database_url: String,
@@ -59,65 +63,50 @@ struct Settings {
     /// Bearer token for /logs and the other admin routes.
     #[arg(long, env = "CRM_ADMIN_TOKEN", hide_env_values = true, global = true)]
     admin_token: Option<String>,
-    /// Requests per minute per client IP on the webhook API (0 turns it off).
-    #[arg(long, env = "CRM_RATE_LIMIT_PER_MINUTE", default_value = "100", global = true)]
-    rate_limit_per_minute: String,
+    /// Requests per minute per client IP on the webhook routes (0 turns it off).
+    #[arg(long, env = "CRM_RATE_LIMIT_PER_MINUTE", default_value = "100", global = true,
+          value_parser = named("CRM_RATE_LIMIT_PER_MINUTE", setting::whole))]
+    rate_limit_per_minute: u32,
     /// Failed signatures and admin tokens per minute per client IP before 429 (0 turns it off).
-    #[arg(long, env = "CRM_SIGNATURE_FAILURES_PER_MINUTE", default_value = "20", global = true)]
-    signature_failures_per_minute: String,
+    #[arg(long, env = "CRM_SIGNATURE_FAILURES_PER_MINUTE", default_value = "20", global = true,
+          value_parser = named("CRM_SIGNATURE_FAILURES_PER_MINUTE", setting::whole))]
+    signature_failures_per_minute: u32,
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value = "1048576", global = true)]
-    max_body_bytes: String,
+    #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value = "1048576", global = true,
+          value_parser = named("CRM_MAX_BODY_BYTES", setting::positive))]
+    max_body_bytes: usize,
     /// Take the client IP from X-Forwarded-For (only behind a proxy you run).
-    #[arg(long, env = "CRM_TRUST_FORWARDED_FOR", default_value = "false", global = true)]
-    trust_forwarded_for: String,
+    #[arg(long, env = "CRM_TRUST_FORWARDED_FOR", default_value = "false", global = true,
+          value_parser = named("CRM_TRUST_FORWARDED_FOR", setting::boolean))]
+    trust_forwarded_for: bool,
     /// `text` or `json`.
-    #[arg(long, env = "CRM_LOG_FORMAT", default_value = "text", global = true)]
-    log_format: String,
+    #[arg(long, env = "CRM_LOG_FORMAT", default_value = "text", global = true,
+          value_parser = named("CRM_LOG_FORMAT", setting::one_of::<LogFormat>))]
+    log_format: LogFormat,
     /// Database connections in the pool.
-    #[arg(long, env = "CRM_DATABASE_MAX_CONNECTIONS", default_value = "8", global = true)]
-    database_max_connections: String,
+    #[arg(long, env = "CRM_DATABASE_MAX_CONNECTIONS", default_value = "8", global = true,
+          value_parser = named("CRM_DATABASE_MAX_CONNECTIONS", setting::positive_u32))]
+    database_max_connections: u32,
     /// Open client connections at most; more wait in the listen backlog.
-    #[arg(long, env = "CRM_MAX_CONNECTIONS", default_value = "4096", global = true)]
-    max_connections: String,
+    #[arg(long, env = "CRM_MAX_CONNECTIONS", default_value = "4096", global = true,
+          value_parser = named("CRM_MAX_CONNECTIONS", setting::positive))]
+    max_connections: usize,
     /// Serve /logs without an admin token on a non-loopback address (not recommended).
-    #[arg(long, env = "CRM_INSECURE_OPEN_ADMIN", default_value = "false", global = true)]
-    insecure_open_admin: String,
+    #[arg(long, env = "CRM_INSECURE_OPEN_ADMIN", default_value = "false", global = true,
+          value_parser = named("CRM_INSECURE_OPEN_ADMIN", setting::boolean))]
+    insecure_open_admin: bool,
     /// SQLite durability: `normal` (survives a killed process) or `full` (survives power loss).
-    #[arg(long, env = "CRM_SQLITE_SYNCHRONOUS", default_value = "normal", global = true)]
-    sqlite_synchronous: String,
+    #[arg(long, env = "CRM_SQLITE_SYNCHRONOUS", default_value = "normal", global = true,
+          value_parser = named("CRM_SQLITE_SYNCHRONOUS", setting::one_of::<SqliteSynchronous>))]
+    sqlite_synchronous: SqliteSynchronous,
 }
 
 fn setting_error(env: &str, flag: &str, message: impl std::fmt::Display) -> String {
     format!("{env} (--{flag}): {message}")
 }
 
-/// A whole number above zero, or an error naming the setting.
-fn positive(value: &str, env: &str, flag: &str) -> Result<usize, String> {
-    match value.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(setting_error(env, flag, format!("expected a positive whole number, got {value:?}"))),
-    }
-}
-
-/// `true`/`false` (also 1/0, yes/no, on/off), or an error naming the setting.
-fn boolean(value: &str, env: &str, flag: &str) -> Result<bool, String> {
-    parse_bool(value).ok_or_else(|| setting_error(env, flag, format!("expected true or false, got {value:?}")))
-}
-
-fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" | "" => Some(false),
-        _ => None,
-    }
-}
-
 impl Settings {
     fn into_config(self) -> Result<Config, String> {
-        let bind: SocketAddr = self.bind.trim().parse().map_err(|_| {
-            setting_error("CRM_BIND", "bind", format!("expected HOST:PORT such as 127.0.0.1:8000, got {:?}", self.bind))
-        })?;
         let database_url = self.database_url.trim().to_string();
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
@@ -155,52 +144,6 @@ impl Settings {
             }
             other => other.map(|t| Secret::new(t.trim())),
         };
-        let rate_limit_per_minute = self.rate_limit_per_minute.trim().parse::<u32>().map_err(|_| {
-            setting_error(
-                "CRM_RATE_LIMIT_PER_MINUTE",
-                "rate-limit-per-minute",
-                format!("expected a whole number (0 turns it off), got {:?}", self.rate_limit_per_minute),
-            )
-        })?;
-        let signature_failures_per_minute = self.signature_failures_per_minute.trim().parse::<u32>().map_err(|_| {
-            setting_error(
-                "CRM_SIGNATURE_FAILURES_PER_MINUTE",
-                "signature-failures-per-minute",
-                format!("expected a whole number (0 turns it off), got {:?}", self.signature_failures_per_minute),
-            )
-        })?;
-        let max_body_bytes = positive(&self.max_body_bytes, "CRM_MAX_BODY_BYTES", "max-body-bytes")?;
-        let trust_forwarded_for = boolean(&self.trust_forwarded_for, "CRM_TRUST_FORWARDED_FOR", "trust-forwarded-for")?;
-        let log_format = match self.log_format.trim().to_ascii_lowercase().as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            _ => {
-                return Err(setting_error(
-                    "CRM_LOG_FORMAT",
-                    "log-format",
-                    format!("expected text or json, got {:?}", self.log_format),
-                ))
-            }
-        };
-        let db_max_connections =
-            positive(&self.database_max_connections, "CRM_DATABASE_MAX_CONNECTIONS", "database-max-connections")?
-                .try_into()
-                .map_err(|_| {
-                    setting_error("CRM_DATABASE_MAX_CONNECTIONS", "database-max-connections", "is too large")
-                })?;
-        let sqlite_synchronous = match self.sqlite_synchronous.trim().to_ascii_lowercase().as_str() {
-            "normal" => SqliteSynchronous::Normal,
-            "full" => SqliteSynchronous::Full,
-            _ => {
-                return Err(setting_error(
-                    "CRM_SQLITE_SYNCHRONOUS",
-                    "sqlite-synchronous",
-                    format!("expected normal or full, got {:?}", self.sqlite_synchronous),
-                ))
-            }
-        };
-        let max_connections = positive(&self.max_connections, "CRM_MAX_CONNECTIONS", "max-connections")?;
-        let insecure_open_admin = boolean(&self.insecure_open_admin, "CRM_INSECURE_OPEN_ADMIN", "insecure-open-admin")?;
         for secret in &webhook_secrets {
             if crate::webhook::signature::standard_key(secret.expose()).is_none() {
                 return Err(setting_error(
@@ -211,20 +154,20 @@ impl Settings {
             }
         }
         Ok(Config {
-            bind,
+            bind: self.bind,
             database_url,
             webhook_secrets,
             admin_token,
-            rate_limit_per_minute,
-            signature_failures_per_minute,
-            max_body_bytes,
-            trust_forwarded_for,
-            log_format,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            signature_failures_per_minute: self.signature_failures_per_minute,
+            max_body_bytes: self.max_body_bytes,
+            trust_forwarded_for: self.trust_forwarded_for,
+            log_format: self.log_format,
             body_timeout: Duration::from_secs(10),
-            db_max_connections,
-            sqlite_synchronous,
-            insecure_open_admin,
-            max_connections,
+            db_max_connections: self.database_max_connections,
+            sqlite_synchronous: self.sqlite_synchronous,
+            insecure_open_admin: self.insecure_open_admin,
+            max_connections: self.max_connections,
         })
     }
 }

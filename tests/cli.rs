@@ -178,9 +178,11 @@ fn version_exits_zero() {
 // ---------------------------------------------------------------------------------------------
 // Bad settings
 
-const BAD_SETTINGS: [(&str, &str); 12] = [
+const BAD_SETTINGS: [(&str, &str); 14] = [
     ("CRM_RATE_LIMIT_PER_MINUTE", "abc"),
     ("CRM_RATE_LIMIT_PER_MINUTE", "-1"),
+    ("CRM_SIGNATURE_FAILURES_PER_MINUTE", "many"),
+    ("CRM_MAX_CONNECTIONS", "0"),
     ("CRM_BIND", "nonsense"),
     ("CRM_DATABASE_URL", "mysql://x"),
     ("CRM_DATABASE_URL", "sqlite::memory:"),
