@@ -5,7 +5,6 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -163,7 +162,7 @@ impl Settings {
             max_body_bytes: self.max_body_bytes,
             trust_forwarded_for: self.trust_forwarded_for,
             log_format: self.log_format,
-            body_timeout: Duration::from_secs(10),
+            body_timeout: crate::config::BODY_TIMEOUT,
             db_max_connections: self.database_max_connections,
             sqlite_synchronous: self.sqlite_synchronous,
             insecure_open_admin: self.insecure_open_admin,

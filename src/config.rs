@@ -42,6 +42,13 @@ pub enum SqliteSynchronous {
     Full,
 }
 
+/// Requests per minute per client IP when `CRM_RATE_LIMIT_PER_MINUTE` is not set.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 100;
+/// Largest request body when `CRM_MAX_BODY_BYTES` is not set (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A client that has not sent its whole body by then gets 408.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: SocketAddr,
@@ -74,12 +81,12 @@ impl Config {
             database_url: database_url.into(),
             webhook_secrets: Vec::new(),
             admin_token: None,
-            rate_limit_per_minute: 100,
+            rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             signature_failures_per_minute: 20,
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             trust_forwarded_for: false,
             log_format: LogFormat::Text,
-            body_timeout: Duration::from_secs(10),
+            body_timeout: BODY_TIMEOUT,
             db_max_connections: 8,
             sqlite_synchronous: SqliteSynchronous::Normal,
             insecure_open_admin: false,

@@ -1,13 +1,14 @@
 //! crm-webhooks: signed JSON webhooks into a CRM. See README.md for the tour.
 
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod customers;
 pub mod db;
 pub mod domain;
+pub mod events;
 pub mod health;
 pub mod http;
-pub mod incoming;
 pub mod leads;
 pub mod logs;
 pub mod metrics;

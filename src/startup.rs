@@ -21,9 +21,9 @@ use crate::state::AppState;
 use crate::tasks::Tasks;
 use crate::webhook::idempotency;
 use crate::webhook::signature::Verifier;
-use crate::{health, incoming, leads, logs, openapi, pre_leads};
+use crate::{health, logs, openapi, webhook};
 
-pub const API_BASE: &str = "/api/v1/webhooks";
+pub use crate::http::API_BASE;
 
 pub struct Application {
     local_addr: SocketAddr,
@@ -107,7 +107,7 @@ fn start_tasks(
 /// The routes. `limiter` (`CRM_RATE_LIMIT_PER_MINUTE`) applies to the webhook routes under
 /// `/incoming` only; the admin routes need the token instead.
 pub fn router(state: AppState, limiter: Option<Arc<rate_limit::RateLimiter>>) -> Router {
-    let mut webhooks = Router::new().merge(pre_leads::router()).merge(leads::router()).merge(incoming::router());
+    let mut webhooks = Router::new().merge(webhook::router());
     if let Some(limiter) = limiter {
         webhooks = webhooks.route_layer(from_fn_with_state(limiter, rate_limit::middleware));
     }

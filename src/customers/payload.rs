@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::fields::{non_blank, DateText};
 use crate::domain::money::Money;
-use crate::http::error::AppError;
+use crate::domain::payload::Payload;
+use crate::domain::StoreError;
 
 /// An id from another system: a string or a whole number, kept as text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,11 +31,11 @@ pub enum CustomerRef {
     Code(String),
 }
 
-fn customer_ref(id: Option<i64>, code: Option<&str>) -> Result<CustomerRef, AppError> {
+fn customer_ref(id: Option<i64>, code: Option<&str>) -> Result<CustomerRef, StoreError> {
     match (id, non_blank(code)) {
         (Some(id), _) => Ok(CustomerRef::Id(id)),
         (None, Some(code)) => Ok(CustomerRef::Code(code.to_string())),
-        (None, None) => Err(AppError::invalid_field("customer_id", "customer_id or customer_code is required")),
+        (None, None) => Err(StoreError::invalid("customer_id", "customer_id or customer_code is required")),
     }
 }
 
@@ -56,15 +57,25 @@ pub struct OrderIn {
     pub order_date: Option<DateText>,
 }
 
-impl OrderIn {
-    pub fn customer(&self) -> Result<CustomerRef, AppError> {
-        customer_ref(self.customer_id, self.customer_code.as_deref())
-    }
+/// A checked `order_created`: the customer named, the value given.
+#[derive(Debug)]
+pub struct Order {
+    pub customer: CustomerRef,
+    pub order_id: String,
+    pub value: Money,
+    pub order_date: Option<DateText>,
+}
 
-    pub fn value(&self) -> Result<Money, AppError> {
-        self.order_value
+impl Payload for OrderIn {
+    type Checked = Order;
+
+    fn check(self) -> Result<Order, StoreError> {
+        let customer = customer_ref(self.customer_id, self.customer_code.as_deref())?;
+        let value = self
+            .order_value
             .or(self.amount)
-            .ok_or_else(|| AppError::invalid_field("order_value", "order_value or amount is required"))
+            .ok_or_else(|| StoreError::invalid("order_value", "order_value or amount is required"))?;
+        Ok(Order { customer, order_id: self.order_id.0, value, order_date: self.order_date })
     }
 }
 
@@ -83,8 +94,20 @@ pub struct PaymentIn {
     pub payment_date: Option<DateText>,
 }
 
-impl PaymentIn {
-    pub fn customer(&self) -> Result<CustomerRef, AppError> {
-        customer_ref(self.customer_id, self.customer_code.as_deref())
+/// A checked `payment_received`: the customer named.
+#[derive(Debug)]
+pub struct Payment {
+    pub customer: CustomerRef,
+    pub payment_id: String,
+    pub amount: Money,
+    pub payment_date: Option<DateText>,
+}
+
+impl Payload for PaymentIn {
+    type Checked = Payment;
+
+    fn check(self) -> Result<Payment, StoreError> {
+        let customer = customer_ref(self.customer_id, self.customer_code.as_deref())?;
+        Ok(Payment { customer, payment_id: self.payment_id.0, amount: self.amount, payment_date: self.payment_date })
     }
 }

@@ -3,21 +3,12 @@
 use crate::args;
 use crate::db::WriteConn;
 
-use super::payload::{CustomerRef, OrderIn, PaymentIn};
+use super::payload::{CustomerRef, Order, Payment};
+use crate::changes::{Change, Totals};
+use crate::db::ResultExt;
 use crate::domain::money::Money;
-use crate::domain::time;
-use crate::http::error::{AppError, ResultExt};
+use crate::domain::{time, EventContext, StoreError};
 use crate::leads::payload::LeadConvertIn;
-use crate::webhook::EventContext;
-
-/// The customer's running totals after an order or payment.
-pub struct Totals {
-    pub customer_id: i64,
-    pub total_orders: i64,
-    pub total_revenue: Money,
-    pub total_paid: Money,
-    pub outstanding_amount: Money,
-}
 
 /// Generated codes read `CUST-000123` (the customer id, zero-padded).
 pub fn generated_code(customer_id: i64) -> String {
@@ -29,7 +20,7 @@ pub async fn create_from_lead(
     lead_id: i64,
     input: LeadConvertIn,
     ctx: &EventContext,
-) -> Result<(i64, String), AppError> {
+) -> Result<(i64, String), StoreError> {
     let now = time::now();
     let given_code = input.customer_code.as_deref().map(str::trim).map(str::to_string);
     // A generated code needs the id, so the row is inserted under a unique placeholder first.
@@ -67,7 +58,7 @@ pub async fn create_from_lead(
 }
 
 /// `CUST-000123`, or `CUST-000123-2`, … when an integrator already chose that code by hand.
-async fn free_generated_code(conn: &mut WriteConn, customer_id: i64) -> Result<String, AppError> {
+async fn free_generated_code(conn: &mut WriteConn, customer_id: i64) -> Result<String, StoreError> {
     let base = generated_code(customer_id);
     let mut candidate = base.clone();
     for suffix in 2.. {
@@ -82,7 +73,7 @@ async fn free_generated_code(conn: &mut WriteConn, customer_id: i64) -> Result<S
 }
 
 /// Locks the customer row and returns its id; 404 when unknown.
-async fn lock(conn: &mut WriteConn, customer: &CustomerRef) -> Result<i64, AppError> {
+async fn lock(conn: &mut WriteConn, customer: &CustomerRef) -> Result<i64, StoreError> {
     let now = time::now();
     let row = match customer {
         CustomerRef::Id(id) => {
@@ -97,11 +88,11 @@ async fn lock(conn: &mut WriteConn, customer: &CustomerRef) -> Result<i64, AppEr
             .await?
         }
     };
-    let row = row.ok_or(AppError::NotFound("Customer not found"))?;
+    let row = row.ok_or(StoreError::NotFound("Customer not found"))?;
     Ok(row.get(0)?)
 }
 
-async fn totals(conn: &mut WriteConn, customer_id: i64) -> Result<Totals, AppError> {
+async fn totals(conn: &mut WriteConn, customer_id: i64) -> Result<Totals, StoreError> {
     let row = conn.fetch_one("select total_orders, total_revenue_cents, total_paid_cents, outstanding_amount_cents from customers where id = $1", args![customer_id])
     .await?;
     Ok(Totals {
@@ -113,14 +104,11 @@ async fn totals(conn: &mut WriteConn, customer_id: i64) -> Result<Totals, AppErr
     })
 }
 
-/// Returns the totals and whether this order was new (false: already recorded, not counted).
-pub async fn record_order(
-    conn: &mut WriteConn,
-    input: OrderIn,
-    ctx: &EventContext,
-) -> Result<(Totals, bool), AppError> {
-    let customer_id = lock(conn, &input.customer()?).await?;
-    let value = input.value()?;
+/// Adds the order to the customer's totals, unless its `order_id` was already recorded (then
+/// nothing changes and the change says `counted: false`).
+pub async fn record_order(conn: &mut WriteConn, input: Order, ctx: &EventContext) -> Result<Change, StoreError> {
+    let customer_id = lock(conn, &input.customer).await?;
+    let value = input.value;
     let now = time::now();
     let order_date = input.order_date.map(|d| d.0).unwrap_or_else(|| now.clone());
     let inserted = conn
@@ -129,7 +117,7 @@ pub async fn record_order(
          values ($1, $2, $3, $4, $5, $6) on conflict (customer_id, order_id) do nothing returning id",
             args![
                 customer_id,
-                input.order_id.0.clone(),
+                input.order_id.clone(),
                 value.cents(),
                 order_date.clone(),
                 ctx.raw_payload.as_str(),
@@ -144,16 +132,14 @@ pub async fn record_order(
              updated_at = $3 where id = $4", args![value.cents(), order_date, now, customer_id])
         .await?;
     }
-    Ok((totals(conn, customer_id).await?, inserted.is_some()))
+    let totals = totals(conn, customer_id).await?;
+    Ok(Change::OrderRecorded { order_id: input.order_id, counted: inserted.is_some(), totals })
 }
 
-/// Returns the totals and whether this payment was new (false: already recorded, not counted).
-pub async fn record_payment(
-    conn: &mut WriteConn,
-    input: PaymentIn,
-    ctx: &EventContext,
-) -> Result<(Totals, bool), AppError> {
-    let customer_id = lock(conn, &input.customer()?).await?;
+/// Records the payment and lowers the outstanding amount, unless its `payment_id` was already
+/// recorded (then nothing changes and the change says `counted: false`).
+pub async fn record_payment(conn: &mut WriteConn, input: Payment, ctx: &EventContext) -> Result<Change, StoreError> {
+    let customer_id = lock(conn, &input.customer).await?;
     let now = time::now();
     let payment_date = input.payment_date.map(|d| d.0).unwrap_or_else(|| now.clone());
     let inserted = conn
@@ -162,7 +148,7 @@ pub async fn record_payment(
          values ($1, $2, $3, $4, $5, $6) on conflict (customer_id, payment_id) do nothing returning id",
             args![
                 customer_id,
-                input.payment_id.0.clone(),
+                input.payment_id.clone(),
                 input.amount.cents(),
                 payment_date.clone(),
                 ctx.raw_payload.as_str(),
@@ -178,5 +164,6 @@ pub async fn record_payment(
              updated_at = $3 where id = $4", args![input.amount.cents(), payment_date, now, customer_id])
         .await?;
     }
-    Ok((totals(conn, customer_id).await?, inserted.is_some()))
+    let totals = totals(conn, customer_id).await?;
+    Ok(Change::PaymentReceived { payment_id: input.payment_id, counted: inserted.is_some(), totals })
 }

@@ -13,12 +13,14 @@
 mod checkpointer;
 pub mod columns;
 mod conn;
+mod error;
 mod read;
 pub mod sqlite_memory;
 mod value;
 mod writer;
 
 pub use conn::{Change, WriteConn};
+pub use error::ResultExt;
 pub use read::{Fetch, Reader};
 pub use value::{bind, DbError, Row, Value};
 
@@ -32,7 +34,7 @@ use sqlx::{AnyPool, Executor};
 use tracing::Instrument;
 
 use crate::config::{Config, SqliteSynchronous};
-use crate::http::error::AppError;
+use crate::domain::StoreError;
 use crate::metrics::Metrics;
 use crate::tasks::Tasks;
 
@@ -56,7 +58,7 @@ pub struct Db {
 }
 
 /// A unit of work run inside a transaction (see the module docs).
-pub type Job<T> = Box<dyn for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, AppError>> + Send>;
+pub type Job<T> = Box<dyn for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
 
 impl Db {
     /// Connects, applies the migrations, and (on SQLite) starts the group-commit writer, with
@@ -117,10 +119,10 @@ impl Db {
 
     /// Runs `job` on the write connection (see the module docs for the transaction rules) and
     /// returns once its writes are committed.
-    pub async fn write<T, F>(&self, job: F) -> Result<T, AppError>
+    pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, AppError>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
         // The SQLite writer polls jobs on its own task: keep them in the caller's span (request id).
         let span = tracing::Span::current();
@@ -142,7 +144,7 @@ impl Db {
                     result
                 })
                 .await
-                .map_err(|err| AppError::internal(anyhow::anyhow!("a write task failed: {err}")))?
+                .map_err(|err| StoreError::internal(anyhow::anyhow!("a write task failed: {err}")))?
             }
         }
     }

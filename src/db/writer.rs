@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::checkpointer::Checkpointer;
 use super::conn::WriteConn;
 use super::Job;
-use crate::http::error::AppError;
+use crate::domain::StoreError;
 use crate::metrics::Metrics;
 
 /// At most this many jobs share a transaction, so a long queue still commits often.
@@ -30,7 +30,7 @@ type Erased = Box<dyn Any + Send>;
 
 struct Queued {
     run: Job<Erased>,
-    reply: oneshot::Sender<Result<Erased, AppError>>,
+    reply: oneshot::Sender<Result<Erased, StoreError>>,
 }
 
 enum Message {
@@ -63,20 +63,20 @@ impl Writer {
         Ok(Writer { sender })
     }
 
-    pub async fn submit<T: Send + 'static>(&self, job: Job<T>) -> Result<T, AppError> {
+    pub async fn submit<T: Send + 'static>(&self, job: Job<T>) -> Result<T, StoreError> {
         let run: Job<Erased> =
             Box::new(move |conn: &mut WriteConn| job(conn).map(|result| result.map(|v| Box::new(v) as Erased)).boxed());
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Message::Job(Queued { run, reply }))
             .await
-            .map_err(|_| AppError::internal(anyhow::anyhow!("the database writer has stopped")))?;
+            .map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer has stopped")))?;
         let erased =
-            answer.await.map_err(|_| AppError::internal(anyhow::anyhow!("the database writer dropped a job")))??;
+            answer.await.map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer dropped a job")))??;
         erased
             .downcast::<T>()
             .map(|value| *value)
-            .map_err(|_| AppError::internal(anyhow::anyhow!("the database writer returned the wrong type")))
+            .map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer returned the wrong type")))
     }
 
     /// Commits everything queued so far and closes the write connection.
@@ -146,14 +146,14 @@ fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>, stats: &BatchStat
     if let Err(err) = conn.sqlite_batch("begin immediate") {
         tracing::error!(error = %err, "cannot begin a write transaction");
         for job in batch.drain(..) {
-            let _ = job.reply.send(Err(AppError::internal(anyhow::anyhow!("cannot begin: {err}"))));
+            let _ = job.reply.send(Err(StoreError::internal(anyhow::anyhow!("cannot begin: {err}"))));
         }
         return;
     }
     let mut finished = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
         let result = if conn.sqlite_batch_lost() {
-            Err(AppError::internal(anyhow::anyhow!("SQLite rolled the batch transaction back")))
+            Err(StoreError::internal(anyhow::anyhow!("SQLite rolled the batch transaction back")))
         } else {
             run_job(conn, job.run)
         };
@@ -169,7 +169,7 @@ fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>, stats: &BatchStat
             tracing::error!(error = %err, jobs = finished.len(), "group commit failed");
             let _ = conn.sqlite_batch("rollback");
             for (reply, _) in finished {
-                let _ = reply.send(Err(AppError::internal(anyhow::anyhow!("commit failed: {err}"))));
+                let _ = reply.send(Err(StoreError::internal(anyhow::anyhow!("commit failed: {err}"))));
             }
         }
     }
@@ -187,12 +187,12 @@ impl Drop for Timed<'_> {
 /// Runs one job in the batch's transaction. A job keeps its change atomic with its own
 /// `begin()` (a savepoint here) and, when it fails, leaves nothing behind outside it; a panic
 /// unwinds through the job's open savepoint, whose guard rolls it back.
-fn run_job(conn: &mut WriteConn, run: Job<Erased>) -> Result<Erased, AppError> {
+fn run_job(conn: &mut WriteConn, run: Job<Erased>) -> Result<Erased, StoreError> {
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(conn).now_or_never()));
     match outcome {
         Ok(Some(result)) => result,
-        Ok(None) => Err(AppError::internal(anyhow::anyhow!("a write job waited on something other than SQLite"))),
-        Err(_) => Err(AppError::internal(anyhow::anyhow!("a write job panicked"))),
+        Ok(None) => Err(StoreError::internal(anyhow::anyhow!("a write job waited on something other than SQLite"))),
+        Err(_) => Err(StoreError::internal(anyhow::anyhow!("a write job panicked"))),
     }
 }
 
@@ -215,7 +215,7 @@ mod tests {
     }
 
     fn insert(v: &'static str) -> Job<u64> {
-        Box::new(move |conn: &mut WriteConn| -> BoxFuture<'_, Result<u64, AppError>> {
+        Box::new(move |conn: &mut WriteConn| -> BoxFuture<'_, Result<u64, StoreError>> {
             Box::pin(async move {
                 let mut change = conn.begin().await?;
                 let n = change.execute("insert into t (v) values ($1)", crate::args![v]).await?;
@@ -225,8 +225,8 @@ mod tests {
         })
     }
 
-    fn count(writer: &Writer) -> impl std::future::Future<Output = Result<i64, AppError>> + '_ {
-        writer.submit(Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<i64, AppError>> {
+    fn count(writer: &Writer) -> impl std::future::Future<Output = Result<i64, StoreError>> + '_ {
+        writer.submit(Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<i64, StoreError>> {
             Box::pin(async move { Ok(conn.fetch_one("select count(*) from t", Vec::new()).await?.get(0)?) })
         }))
     }
@@ -264,7 +264,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_job_rolls_back_and_the_writer_goes_on() {
         let writer = writer();
-        let panics: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), AppError>> {
+        let panics: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), StoreError>> {
             Box::pin(async move {
                 let mut change = conn.begin().await?;
                 change.execute("insert into t (v) values ('lost')", Vec::new()).await?;
@@ -280,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_that_waits_on_something_else_is_refused_and_rolled_back() {
         let writer = writer();
-        let waits: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), AppError>> {
+        let waits: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), StoreError>> {
             Box::pin(async move {
                 let mut change = conn.begin().await?;
                 change.execute("insert into t (v) values ('lost')", Vec::new()).await?;
@@ -299,7 +299,7 @@ mod tests {
         let writer = writer();
         // Holds the writer so that the next three jobs queue up and share one batch.
         let (release, held) = std::sync::mpsc::channel::<()>();
-        let blocker: Job<()> = Box::new(move |_conn: &mut WriteConn| -> BoxFuture<'_, Result<(), AppError>> {
+        let blocker: Job<()> = Box::new(move |_conn: &mut WriteConn| -> BoxFuture<'_, Result<(), StoreError>> {
             let _ = held.recv();
             Box::pin(async { Ok(()) })
         });
@@ -310,7 +310,7 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         // The first job of the next batch ends the transaction behind the writer's back, as
         // SQLite itself does after a full disk; the job after it must not run in autocommit.
-        let ends_it: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), AppError>> {
+        let ends_it: Job<()> = Box::new(|conn: &mut WriteConn| -> BoxFuture<'_, Result<(), StoreError>> {
             Box::pin(async move {
                 conn.execute("insert into t (v) values ('before')", Vec::new()).await?;
                 conn.execute("rollback", Vec::new()).await?;

@@ -22,7 +22,7 @@ macro_rules! value_set {
         impl $name {
             pub const ALLOWED: &'static [&'static str] = &[$($text),+];
 
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
             }
 

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::StoreError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{detail}")]
@@ -94,6 +96,19 @@ impl From<crate::db::DbError> for AppError {
     }
 }
 
+/// The data layer's errors at the HTTP edge: not found 404, conflict 409, invalid field 400,
+/// anything else an opaque 500 (its cause logged once, by [`AppError::log_if_internal`]).
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(detail) => Self::NotFound(detail),
+            StoreError::Conflict(detail) => Self::Conflict(detail),
+            StoreError::Invalid { field, detail } => Self::invalid_field(field, detail),
+            StoreError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log_if_internal();
@@ -106,15 +121,4 @@ pub fn json_error(status: StatusCode, body: &ErrorBody) -> Response {
     let mut response = (status, bytes).into_response();
     response.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
-}
-
-/// Maps a unique-constraint violation to a 409 with the given sentence, where the query runs.
-pub trait ResultExt<T> {
-    fn on_unique_violation(self, conflict: impl FnOnce() -> String) -> Result<T, AppError>;
-}
-
-impl<T> ResultExt<T> for Result<T, crate::db::DbError> {
-    fn on_unique_violation(self, conflict: impl FnOnce() -> String) -> Result<T, AppError> {
-        self.map_err(|err| if err.is_unique_violation() { AppError::Conflict(conflict()) } else { AppError::from(err) })
-    }
 }

@@ -4,7 +4,11 @@ pub mod admin;
 pub mod client_ip;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
+
+/// Where the webhook, log and (next) admin routes are mounted.
+pub const API_BASE: &str = "/api/v1/webhooks";
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,15 +1,5 @@
-//! Leads: qualified prospects in the sales pipeline. Nine typed webhook routes.
+//! Leads: qualified prospects in the sales pipeline. What their webhooks accept (`payload`) and
+//! how they are written (`store`); their routes are built by `webhook/` from the event table.
 
 pub mod payload;
 pub mod store;
-
-use axum::Router;
-
-use crate::domain::EntityType;
-use crate::pre_leads::routes_for;
-use crate::state::AppState;
-use crate::webhook::events::EventKind;
-
-pub fn router() -> Router<AppState> {
-    routes_for(|kind| kind == EventKind::NewLead || kind.target() == Some(EntityType::Lead))
-}

@@ -4,9 +4,10 @@ use serde::Deserialize;
 
 use crate::domain::fields::{present, DateTimeText, Email};
 use crate::domain::money::Money;
+use crate::domain::payload::Payload;
 use crate::domain::values::{ActivityType, LeadStatus, Priority, SourceValue};
-use crate::http::error::AppError;
-use crate::pre_leads::payload::require_name;
+use crate::domain::StoreError;
+use crate::related::record::require_name;
 
 /// `new_lead`: needs `first_name` or `company_name`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -45,9 +46,12 @@ pub struct NewLeadIn {
     pub timezone: Option<String>,
 }
 
-impl NewLeadIn {
-    pub fn check(&self) -> Result<(), AppError> {
-        require_name(self.first_name.as_deref(), self.company_name.as_deref())
+impl Payload for NewLeadIn {
+    type Checked = Self;
+
+    fn check(self) -> Result<Self, StoreError> {
+        require_name(self.first_name.as_deref(), self.company_name.as_deref())?;
+        Ok(self)
     }
 }
 
@@ -223,17 +227,21 @@ pub struct LeadConvertIn {
     pub notes: Option<String>,
 }
 
-impl LeadConvertIn {
-    pub fn check(&self) -> Result<(), AppError> {
+impl Payload for LeadConvertIn {
+    type Checked = Self;
+
+    fn check(self) -> Result<Self, StoreError> {
         if let Some(code) = &self.customer_code {
             let code = code.trim();
             if code.is_empty() || code.len() > 64 || code.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(AppError::invalid_field(
+                return Err(StoreError::invalid(
                     "customer_code",
                     "customer_code must be 1 to 64 characters without blanks",
                 ));
             }
         }
-        Ok(())
+        Ok(self)
     }
 }
+
+crate::payload_without_rules!(LeadPatch, LeadStatusIn, ActivityIn, QualifiedProfileIn);

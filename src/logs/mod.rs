@@ -1,6 +1,9 @@
 //! `GET /logs` and `GET /logs/{id}`: the webhook log, newest first, behind the admin token.
 
+mod openapi;
 pub mod store;
+
+pub use openapi::openapi;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
@@ -13,8 +16,8 @@ use crate::state::AppState;
 use store::{Filter, LogOut};
 
 pub const MAX_PAGE_SIZE: i64 = 100;
-const DEFAULT_PAGE_SIZE: i64 = 20;
-const PARAMETERS: [&str; 9] =
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+pub(crate) const PARAMETERS: [&str; 9] =
     ["page", "page_size", "direction", "is_successful", "event", "entity_type", "entity_id", "since", "until"];
 
 pub fn router() -> Router<AppState> {

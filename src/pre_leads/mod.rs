@@ -1,24 +1,5 @@
-//! Pre-leads: inquiries not yet qualified. Seven typed webhook routes.
+//! Pre-leads: inquiries not yet qualified. What their webhooks accept (`payload`) and how they
+//! are written (`store`); their routes are built by `webhook/` from the event table.
 
 pub mod payload;
 pub mod store;
-
-use axum::Router;
-
-use crate::domain::EntityType;
-use crate::state::AppState;
-use crate::webhook::events::EventKind;
-use crate::webhook::typed_route;
-
-pub fn router() -> Router<AppState> {
-    routes_for(|kind| kind == EventKind::NewInquiry || kind.target() == Some(EntityType::PreLead))
-}
-
-/// The typed routes of the events `belongs` selects.
-pub(crate) fn routes_for(belongs: impl Fn(EventKind) -> bool) -> Router<AppState> {
-    EventKind::ALL
-        .into_iter()
-        .filter(|kind| belongs(*kind))
-        .filter_map(|kind| kind.path().map(|path| (kind, path)))
-        .fold(Router::new(), |router, (kind, path)| router.route(path, typed_route(kind)))
-}

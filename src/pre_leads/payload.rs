@@ -2,10 +2,12 @@
 
 use serde::Deserialize;
 
-use crate::domain::fields::{non_blank, present, DateTimeText, Email};
+use crate::domain::fields::{present, DateTimeText, Email};
 use crate::domain::money::Money;
+use crate::domain::payload::Payload;
 use crate::domain::values::{PreLeadStatus, Priority, SourceValue};
-use crate::http::error::AppError;
+use crate::domain::StoreError;
+use crate::related::record::require_name;
 
 /// `new_inquiry`: needs `first_name` or `company_name`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -38,18 +40,13 @@ pub struct NewPreLeadIn {
     pub timezone: Option<String>,
 }
 
-impl NewPreLeadIn {
-    pub fn check(&self) -> Result<(), AppError> {
-        require_name(self.first_name.as_deref(), self.company_name.as_deref())
-    }
-}
+impl Payload for NewPreLeadIn {
+    type Checked = Self;
 
-/// Create rule shared by pre-leads and leads.
-pub fn require_name(first_name: Option<&str>, company_name: Option<&str>) -> Result<(), AppError> {
-    if non_blank(first_name).is_none() && non_blank(company_name).is_none() {
-        return Err(AppError::invalid_field("first_name", "first_name or company_name is required"));
+    fn check(self) -> Result<Self, StoreError> {
+        require_name(self.first_name.as_deref(), self.company_name.as_deref())?;
+        Ok(self)
     }
-    Ok(())
 }
 
 /// `pre_lead_update`: only the keys present change; `null` clears a field.
@@ -139,3 +136,5 @@ pub struct PreLeadConvertIn {
     /// The lead's notes; default: the pre-lead's notes.
     pub notes: Option<String>,
 }
+
+crate::payload_without_rules!(PreLeadPatch, PreLeadStatusIn, PreLeadConvertIn);

@@ -1,15 +1,20 @@
 //! Records that belong to a pre-lead or a lead alike: contacts, memos and the status history.
 //! One table each, keyed by (`entity_type`, `entity_id`), so conversion can copy them over.
+//! `record` holds what the two records themselves share.
+
+pub mod record;
 
 use crate::args;
 use crate::db::WriteConn;
 use serde::Deserialize;
 
+use crate::changes::Change;
 use crate::db::columns::Columns;
 use crate::domain::fields::{non_blank, DateTimeText, Email};
+use crate::domain::payload::Payload;
 use crate::domain::values::MemoType;
 use crate::domain::{time, EntityType};
-use crate::http::error::AppError;
+use crate::domain::{EventContext, StoreError};
 
 /// A contact person (`*_contact_add`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -25,16 +30,18 @@ pub struct ContactIn {
     pub is_primary: Option<bool>,
 }
 
-impl ContactIn {
-    pub fn check(&self) -> Result<(), AppError> {
+impl Payload for ContactIn {
+    type Checked = Self;
+
+    fn check(self) -> Result<Self, StoreError> {
         let named = non_blank(self.first_name.as_deref()).is_some()
             || non_blank(self.last_name.as_deref()).is_some()
             || self.email.is_some()
             || non_blank(self.phone.as_deref()).is_some();
         if named {
-            Ok(())
+            Ok(self)
         } else {
-            Err(AppError::invalid_field("first_name", "A contact needs first_name, last_name, email or phone"))
+            Err(StoreError::invalid("first_name", "A contact needs first_name, last_name, email or phone"))
         }
     }
 }
@@ -48,12 +55,14 @@ pub struct MemoIn {
     pub memo_type: Option<MemoType>,
 }
 
-impl MemoIn {
-    pub fn check(&self) -> Result<(), AppError> {
+impl Payload for MemoIn {
+    type Checked = Self;
+
+    fn check(self) -> Result<Self, StoreError> {
         if non_blank(self.content.as_deref()).is_some() || non_blank(self.title.as_deref()).is_some() {
-            Ok(())
+            Ok(self)
         } else {
-            Err(AppError::invalid_field("content", "content is required"))
+            Err(StoreError::invalid("content", "content is required"))
         }
     }
 }
@@ -65,13 +74,16 @@ pub struct DiscardIn {
     pub loss_reason: Option<String>,
 }
 
+crate::payload_without_rules!(DiscardIn);
+
+/// Adds a contact to the record (which the caller found or locked).
 pub async fn add_contact(
     conn: &mut WriteConn,
     entity: EntityType,
     entity_id: i64,
     contact: ContactIn,
-    raw_payload: &str,
-) -> Result<i64, AppError> {
+    ctx: &EventContext,
+) -> Result<Change, StoreError> {
     let is_primary = contact.is_primary.unwrap_or(false);
     if is_primary {
         conn.execute(
@@ -90,27 +102,30 @@ pub async fn add_contact(
         .set("designation", contact.designation)
         .set("department", contact.department)
         .set("is_primary", is_primary)
-        .set("raw_payload", raw_payload)
+        .set("raw_payload", ctx.raw_payload.as_str())
         .set("created_at", time::now());
-    Ok(row.insert(conn, "contacts").await?)
+    let contact_id = row.insert(conn, "contacts").await?;
+    Ok(Change::ContactAdded { entity, id: entity_id, contact_id })
 }
 
+/// Adds a memo to the record (which the caller found or locked).
 pub async fn add_memo(
     conn: &mut WriteConn,
     entity: EntityType,
     entity_id: i64,
     memo: MemoIn,
-    raw_payload: &str,
-) -> Result<i64, AppError> {
+    ctx: &EventContext,
+) -> Result<Change, StoreError> {
     let mut row = Columns::new();
     row.set("entity_type", entity.as_str())
         .set("entity_id", entity_id)
         .set("title", memo.title)
         .set("content", memo.content)
         .set("memo_type", memo.memo_type.unwrap_or(MemoType::General).as_str())
-        .set("raw_payload", raw_payload)
+        .set("raw_payload", ctx.raw_payload.as_str())
         .set("created_at", time::now());
-    Ok(row.insert(conn, "memos").await?)
+    let memo_id = row.insert(conn, "memos").await?;
+    Ok(Change::MemoAdded { entity, id: entity_id, memo_id })
 }
 
 /// One status change, as the timeline shows it.
@@ -143,7 +158,7 @@ impl<'a> StatusChange<'a> {
     }
 }
 
-pub async fn record_status_change(conn: &mut WriteConn, change: StatusChange<'_>) -> Result<(), AppError> {
+pub async fn record_status_change(conn: &mut WriteConn, change: StatusChange<'_>) -> Result<(), StoreError> {
     let now = time::now();
     let mut row = Columns::new();
     row.set("entity_type", change.entity.as_str())
@@ -163,7 +178,7 @@ pub async fn copy_contacts_and_memos(
     conn: &mut WriteConn,
     from: (EntityType, i64),
     to: (EntityType, i64),
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     conn.execute("insert into contacts (entity_type, entity_id, first_name, last_name, email, phone, designation, \
          department, is_primary, raw_payload, created_at) \
          select $1, $2, first_name, last_name, email, phone, designation, department, is_primary, raw_payload, created_at \

@@ -1,315 +1,213 @@
-//! An event's `data` parsed into a typed command, and its execution against the stores.
+//! An event's `data` parsed into a typed, checked command, and its execution against the stores.
+//!
+//! [`binding`] is the event table's other half: for each event, the payload type `data` is parsed
+//! into and the answer type it documents. It lives here, beside the parser, because the payload
+//! types belong to the resource modules, which the neutral table in `events.rs` must not reach.
+//! The parser's shape says whether the event acts on a pre-lead, a lead or neither, so a command
+//! cannot be built without the id it needs.
 
-use crate::db::WriteConn;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
-use super::events::EventKind;
 use super::parse_error::from_serde_path;
-use super::EventContext;
-use crate::customers::payload::{OrderIn, PaymentIn};
-use crate::domain::money::Money;
-use crate::domain::EntityType;
+use crate::changes::{self, Change};
+use crate::customers::payload::{Order, OrderIn, Payment, PaymentIn};
+use crate::db::WriteConn;
+use crate::domain::payload::Payload;
+use crate::domain::{EventContext, LeadId, PreLeadId, StoreError};
+use crate::events::EventKind;
 use crate::http::error::AppError;
+use crate::http::openapi::{register, Register};
 use crate::leads::payload::{ActivityIn, LeadConvertIn, LeadPatch, LeadStatusIn, NewLeadIn, QualifiedProfileIn};
+use crate::leads::store::LEADS;
 use crate::pre_leads::payload::{NewPreLeadIn, PreLeadConvertIn, PreLeadPatch, PreLeadStatusIn};
+use crate::pre_leads::store::PRE_LEADS;
 use crate::related::{ContactIn, DiscardIn, MemoIn};
-use crate::{customers, leads, pre_leads, related};
+use crate::{customers, leads, pre_leads};
 
 #[derive(Debug)]
 pub enum Command {
     NewInquiry(NewPreLeadIn),
-    PreLeadUpdate(i64, PreLeadPatch),
-    PreLeadDiscard(i64, DiscardIn),
-    PreLeadContactAdd(i64, ContactIn),
-    PreLeadMemoAdd(i64, MemoIn),
-    PreLeadStatusUpdate(i64, PreLeadStatusIn),
-    PreLeadConvert(i64, PreLeadConvertIn),
+    PreLeadUpdate(PreLeadId, PreLeadPatch),
+    PreLeadDiscard(PreLeadId, DiscardIn),
+    PreLeadContactAdd(PreLeadId, ContactIn),
+    PreLeadMemoAdd(PreLeadId, MemoIn),
+    PreLeadStatusUpdate(PreLeadId, PreLeadStatusIn),
+    PreLeadConvert(PreLeadId, PreLeadConvertIn),
     NewLead(NewLeadIn),
-    LeadUpdate(i64, LeadPatch),
-    LeadDiscard(i64, DiscardIn),
-    LeadContactAdd(i64, ContactIn),
-    LeadActivityAdd(i64, ActivityIn),
-    LeadQualifiedProfileUpdate(i64, QualifiedProfileIn),
-    LeadMemoAdd(i64, MemoIn),
-    LeadStatusUpdate(i64, LeadStatusIn),
-    LeadConvert(i64, LeadConvertIn),
-    OrderCreated(OrderIn),
-    PaymentReceived(PaymentIn),
+    LeadUpdate(LeadId, LeadPatch),
+    LeadDiscard(LeadId, DiscardIn),
+    LeadContactAdd(LeadId, ContactIn),
+    LeadActivityAdd(LeadId, ActivityIn),
+    LeadQualifiedProfileUpdate(LeadId, QualifiedProfileIn),
+    LeadMemoAdd(LeadId, MemoIn),
+    LeadStatusUpdate(LeadId, LeadStatusIn),
+    LeadConvert(LeadId, LeadConvertIn),
+    OrderCreated(Order),
+    PaymentReceived(Payment),
 }
 
-fn data<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
-    serde_path_to_error::deserialize(value).map_err(|err| from_serde_path(err, "data"))
+/// How an event's `data` becomes a [`Command`], by the record it acts on.
+#[derive(Clone, Copy)]
+pub enum Parse {
+    /// Creates and customer events: no target id.
+    Untargeted(fn(Value) -> Result<Command, AppError>),
+    PreLead(fn(PreLeadId, Value) -> Result<Command, AppError>),
+    Lead(fn(LeadId, Value) -> Result<Command, AppError>),
 }
 
-impl Command {
-    /// Parses `data` for `kind`. `id` is the target record's id (path or `data.*_id`); it is
-    /// present exactly when `kind.target()` is.
-    pub fn parse(kind: EventKind, id: Option<i64>, value: Value) -> Result<Command, AppError> {
-        let id = || id.expect("the caller resolves the target id of targeted events");
-        let command = match kind {
-            EventKind::NewInquiry => {
-                let input: NewPreLeadIn = data(value)?;
-                input.check()?;
-                Command::NewInquiry(input)
-            }
-            EventKind::PreLeadUpdate => Command::PreLeadUpdate(id(), data(value)?),
-            EventKind::PreLeadDiscard => Command::PreLeadDiscard(id(), data(value)?),
-            EventKind::PreLeadContactAdd => {
-                let input: ContactIn = data(value)?;
-                input.check()?;
-                Command::PreLeadContactAdd(id(), input)
-            }
-            EventKind::PreLeadMemoAdd => {
-                let input: MemoIn = data(value)?;
-                input.check()?;
-                Command::PreLeadMemoAdd(id(), input)
-            }
-            EventKind::PreLeadStatusUpdate => Command::PreLeadStatusUpdate(id(), data(value)?),
-            EventKind::PreLeadConvert => Command::PreLeadConvert(id(), data(value)?),
-            EventKind::NewLead => {
-                let input: NewLeadIn = data(value)?;
-                input.check()?;
-                Command::NewLead(input)
-            }
-            EventKind::LeadUpdate => Command::LeadUpdate(id(), data(value)?),
-            EventKind::LeadDiscard => Command::LeadDiscard(id(), data(value)?),
-            EventKind::LeadContactAdd => {
-                let input: ContactIn = data(value)?;
-                input.check()?;
-                Command::LeadContactAdd(id(), input)
-            }
-            EventKind::LeadActivityAdd => Command::LeadActivityAdd(id(), data(value)?),
-            EventKind::LeadQualifiedProfileUpdate => Command::LeadQualifiedProfileUpdate(id(), data(value)?),
-            EventKind::LeadMemoAdd => {
-                let input: MemoIn = data(value)?;
-                input.check()?;
-                Command::LeadMemoAdd(id(), input)
-            }
-            EventKind::LeadStatusUpdate => Command::LeadStatusUpdate(id(), data(value)?),
-            EventKind::LeadConvert => {
-                let input: LeadConvertIn = data(value)?;
-                input.check()?;
-                Command::LeadConvert(id(), input)
-            }
-            EventKind::OrderCreated => {
-                let input: OrderIn = data(value)?;
-                input.customer()?;
-                input.value()?;
-                Command::OrderCreated(input)
-            }
-            EventKind::PaymentReceived => {
-                let input: PaymentIn = data(value)?;
-                input.customer()?;
-                Command::PaymentReceived(input)
-            }
-        };
-        Ok(command)
+/// What the event table's row leaves to the code that knows the payload types.
+#[derive(Clone, Copy)]
+pub struct Binding {
+    pub parse: Parse,
+    /// Registers the schema of `data` (the payload type) and returns its name.
+    pub payload_schema: Register,
+    /// Registers the schema of the answer's `data` and returns its name.
+    pub answer_schema: Register,
+}
+
+/// The one parser of `data`: serde (errors name the field), then the payload's own rules.
+fn data<T: Payload>(value: Value) -> Result<T::Checked, AppError> {
+    let raw: T = serde_path_to_error::deserialize(value).map_err(|err| from_serde_path(err, "data"))?;
+    Ok(raw.check()?)
+}
+
+/// The binding of each event; exhaustive, so a new event does not compile until it is bound.
+pub fn binding(kind: EventKind) -> Binding {
+    use changes::*;
+    use Parse::{Lead, PreLead, Untargeted};
+    let (parse, payload_schema, answer_schema): (Parse, Register, Register) = match kind {
+        EventKind::NewInquiry => (
+            Untargeted(|v| Ok(Command::NewInquiry(data::<NewPreLeadIn>(v)?))),
+            register::<NewPreLeadIn>,
+            register::<PreLeadIdOut>,
+        ),
+        EventKind::PreLeadUpdate => (
+            PreLead(|id, v| Ok(Command::PreLeadUpdate(id, data::<PreLeadPatch>(v)?))),
+            register::<PreLeadPatch>,
+            register::<PreLeadIdOut>,
+        ),
+        EventKind::PreLeadDiscard => (
+            PreLead(|id, v| Ok(Command::PreLeadDiscard(id, data::<DiscardIn>(v)?))),
+            register::<DiscardIn>,
+            register::<PreLeadIdOut>,
+        ),
+        EventKind::PreLeadContactAdd => (
+            PreLead(|id, v| Ok(Command::PreLeadContactAdd(id, data::<ContactIn>(v)?))),
+            register::<ContactIn>,
+            register::<PreLeadContactOut>,
+        ),
+        EventKind::PreLeadMemoAdd => (
+            PreLead(|id, v| Ok(Command::PreLeadMemoAdd(id, data::<MemoIn>(v)?))),
+            register::<MemoIn>,
+            register::<PreLeadMemoOut>,
+        ),
+        EventKind::PreLeadStatusUpdate => (
+            PreLead(|id, v| Ok(Command::PreLeadStatusUpdate(id, data::<PreLeadStatusIn>(v)?))),
+            register::<PreLeadStatusIn>,
+            register::<PreLeadStatusOut>,
+        ),
+        EventKind::PreLeadConvert => (
+            PreLead(|id, v| Ok(Command::PreLeadConvert(id, data::<PreLeadConvertIn>(v)?))),
+            register::<PreLeadConvertIn>,
+            register::<PreLeadConvertOut>,
+        ),
+        EventKind::NewLead => {
+            (Untargeted(|v| Ok(Command::NewLead(data::<NewLeadIn>(v)?))), register::<NewLeadIn>, register::<LeadIdOut>)
+        }
+        EventKind::LeadUpdate => (
+            Lead(|id, v| Ok(Command::LeadUpdate(id, data::<LeadPatch>(v)?))),
+            register::<LeadPatch>,
+            register::<LeadIdOut>,
+        ),
+        EventKind::LeadDiscard => (
+            Lead(|id, v| Ok(Command::LeadDiscard(id, data::<DiscardIn>(v)?))),
+            register::<DiscardIn>,
+            register::<LeadIdOut>,
+        ),
+        EventKind::LeadContactAdd => (
+            Lead(|id, v| Ok(Command::LeadContactAdd(id, data::<ContactIn>(v)?))),
+            register::<ContactIn>,
+            register::<LeadContactOut>,
+        ),
+        EventKind::LeadActivityAdd => (
+            Lead(|id, v| Ok(Command::LeadActivityAdd(id, data::<ActivityIn>(v)?))),
+            register::<ActivityIn>,
+            register::<LeadActivityOut>,
+        ),
+        EventKind::LeadQualifiedProfileUpdate => (
+            Lead(|id, v| Ok(Command::LeadQualifiedProfileUpdate(id, data::<QualifiedProfileIn>(v)?))),
+            register::<QualifiedProfileIn>,
+            register::<LeadProfileOut>,
+        ),
+        EventKind::LeadMemoAdd => (
+            Lead(|id, v| Ok(Command::LeadMemoAdd(id, data::<MemoIn>(v)?))),
+            register::<MemoIn>,
+            register::<LeadMemoOut>,
+        ),
+        EventKind::LeadStatusUpdate => (
+            Lead(|id, v| Ok(Command::LeadStatusUpdate(id, data::<LeadStatusIn>(v)?))),
+            register::<LeadStatusIn>,
+            register::<LeadStatusOut>,
+        ),
+        EventKind::LeadConvert => (
+            Lead(|id, v| Ok(Command::LeadConvert(id, data::<LeadConvertIn>(v)?))),
+            register::<LeadConvertIn>,
+            register::<LeadConvertOut>,
+        ),
+        EventKind::OrderCreated => {
+            (Untargeted(|v| Ok(Command::OrderCreated(data::<OrderIn>(v)?))), register::<OrderIn>, register::<OrderOut>)
+        }
+        EventKind::PaymentReceived => (
+            Untargeted(|v| Ok(Command::PaymentReceived(data::<PaymentIn>(v)?))),
+            register::<PaymentIn>,
+            register::<PaymentOut>,
+        ),
+    };
+    Binding { parse, payload_schema, answer_schema }
+}
+
+/// Applies the command inside the caller's transaction and returns what changed.
+pub async fn execute(conn: &mut WriteConn, command: Command, ctx: &EventContext) -> Result<Change, StoreError> {
+    match command {
+        Command::NewInquiry(input) => pre_leads::store::create(conn, input, ctx).await,
+        Command::PreLeadUpdate(PreLeadId(id), patch) => pre_leads::store::update(conn, id, patch, ctx).await,
+        Command::PreLeadDiscard(PreLeadId(id), input) => pre_leads::store::discard(conn, id, input, ctx).await,
+        Command::PreLeadContactAdd(PreLeadId(id), input) => PRE_LEADS.add_contact(conn, id, input, ctx).await,
+        Command::PreLeadMemoAdd(PreLeadId(id), input) => PRE_LEADS.add_memo(conn, id, input, ctx).await,
+        Command::PreLeadStatusUpdate(PreLeadId(id), input) => {
+            pre_leads::store::update_status(conn, id, input, ctx).await
+        }
+        Command::PreLeadConvert(PreLeadId(id), input) => pre_leads::store::convert(conn, id, input, ctx).await,
+        Command::NewLead(input) => leads::store::create(conn, input, ctx).await,
+        Command::LeadUpdate(LeadId(id), patch) => leads::store::update(conn, id, patch, ctx).await,
+        Command::LeadDiscard(LeadId(id), input) => leads::store::discard(conn, id, input, ctx).await,
+        Command::LeadContactAdd(LeadId(id), input) => LEADS.add_contact(conn, id, input, ctx).await,
+        Command::LeadActivityAdd(LeadId(id), input) => leads::store::add_activity(conn, id, input, ctx).await,
+        Command::LeadQualifiedProfileUpdate(LeadId(id), input) => {
+            leads::store::upsert_profile(conn, id, input, ctx).await
+        }
+        Command::LeadMemoAdd(LeadId(id), input) => LEADS.add_memo(conn, id, input, ctx).await,
+        Command::LeadStatusUpdate(LeadId(id), input) => leads::store::update_status(conn, id, input, ctx).await,
+        Command::LeadConvert(LeadId(id), input) => leads::store::convert(conn, id, input, ctx).await,
+        Command::OrderCreated(input) => customers::store::record_order(conn, input, ctx).await,
+        Command::PaymentReceived(input) => customers::store::record_payment(conn, input, ctx).await,
     }
 }
 
-/// What a successful event answers, and the record it touched (for the log).
-#[derive(Debug)]
-pub struct Outcome {
-    pub message: &'static str,
-    pub data: Value,
-    pub entity: (EntityType, i64),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::EntityType;
 
-fn outcome(kind: EventKind, data: impl Serialize, entity: (EntityType, i64)) -> Result<Outcome, AppError> {
-    Ok(Outcome {
-        message: kind.success_message(),
-        data: serde_json::to_value(data).map_err(AppError::internal)?,
-        entity,
-    })
-}
-
-/// `data` of create, update and discard answers for pre-leads.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PreLeadIdOut {
-    pub pre_lead_id: i64,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PreLeadContactOut {
-    pub contact_id: i64,
-    pub pre_lead_id: i64,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PreLeadMemoOut {
-    pub memo_id: i64,
-    pub pre_lead_id: i64,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PreLeadStatusOut {
-    pub pre_lead_id: i64,
-    pub old_status: String,
-    pub new_status: String,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PreLeadConvertOut {
-    pub pre_lead_id: i64,
-    pub lead_id: i64,
-}
-/// `data` of create, update and discard answers for leads.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LeadIdOut {
-    pub lead_id: i64,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LeadContactOut {
-    pub contact_id: i64,
-    pub lead_id: i64,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LeadActivityOut {
-    pub activity_id: i64,
-    pub lead_id: i64,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LeadProfileOut {
-    pub lead_id: i64,
-    pub profile_id: i64,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LeadMemoOut {
-    pub memo_id: i64,
-    pub lead_id: i64,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LeadStatusOut {
-    pub lead_id: i64,
-    pub old_status: String,
-    pub new_status: String,
-}
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LeadConvertOut {
-    pub lead_id: i64,
-    pub customer_id: i64,
-    pub customer_code: String,
-}
-/// `data` of `order_created`; amounts are decimal strings with two places.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OrderOut {
-    pub customer_id: i64,
-    pub order_id: String,
-    /// False when this `order_id` was already recorded (it is not counted twice).
-    pub counted: bool,
-    pub total_orders: i64,
-    #[schema(value_type = String, example = "2500.00")]
-    pub total_revenue: Money,
-    #[schema(value_type = String, example = "2500.00")]
-    pub outstanding_amount: Money,
-}
-/// `data` of `payment_received`; amounts are decimal strings with two places.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PaymentOut {
-    pub customer_id: i64,
-    pub payment_id: String,
-    /// False when this `payment_id` was already recorded (it is not counted twice).
-    pub counted: bool,
-    #[schema(value_type = String, example = "1000.00")]
-    pub total_paid: Money,
-    #[schema(value_type = String, example = "1500.00")]
-    pub outstanding_amount: Money,
-}
-
-pub async fn execute(conn: &mut WriteConn, command: Command, ctx: &EventContext) -> Result<Outcome, AppError> {
-    use EntityType::{Customer, Lead, PreLead};
-    let kind = ctx.kind;
-    match command {
-        Command::NewInquiry(input) => {
-            let id = pre_leads::store::create(conn, input, ctx).await?;
-            outcome(kind, PreLeadIdOut { pre_lead_id: id }, (PreLead, id))
-        }
-        Command::PreLeadUpdate(id, patch) => {
-            pre_leads::store::update(conn, id, patch, ctx).await?;
-            outcome(kind, PreLeadIdOut { pre_lead_id: id }, (PreLead, id))
-        }
-        Command::PreLeadDiscard(id, input) => {
-            pre_leads::store::discard(conn, id, input, ctx).await?;
-            outcome(kind, PreLeadIdOut { pre_lead_id: id }, (PreLead, id))
-        }
-        Command::PreLeadContactAdd(id, input) => {
-            pre_leads::store::exists(conn, id).await?;
-            let contact_id = related::add_contact(conn, PreLead, id, input, &ctx.raw_payload).await?;
-            outcome(kind, PreLeadContactOut { contact_id, pre_lead_id: id }, (PreLead, id))
-        }
-        Command::PreLeadMemoAdd(id, input) => {
-            pre_leads::store::exists(conn, id).await?;
-            let memo_id = related::add_memo(conn, PreLead, id, input, &ctx.raw_payload).await?;
-            outcome(kind, PreLeadMemoOut { memo_id, pre_lead_id: id }, (PreLead, id))
-        }
-        Command::PreLeadStatusUpdate(id, input) => {
-            let (old_status, new_status) = pre_leads::store::update_status(conn, id, input, ctx).await?;
-            outcome(kind, PreLeadStatusOut { pre_lead_id: id, old_status, new_status }, (PreLead, id))
-        }
-        Command::PreLeadConvert(id, input) => {
-            let lead_id = pre_leads::store::convert(conn, id, input, ctx).await?;
-            outcome(kind, PreLeadConvertOut { pre_lead_id: id, lead_id }, (PreLead, id))
-        }
-        Command::NewLead(input) => {
-            let id = leads::store::create(conn, input, ctx).await?;
-            outcome(kind, LeadIdOut { lead_id: id }, (Lead, id))
-        }
-        Command::LeadUpdate(id, patch) => {
-            leads::store::update(conn, id, patch, ctx).await?;
-            outcome(kind, LeadIdOut { lead_id: id }, (Lead, id))
-        }
-        Command::LeadDiscard(id, input) => {
-            leads::store::discard(conn, id, input, ctx).await?;
-            outcome(kind, LeadIdOut { lead_id: id }, (Lead, id))
-        }
-        Command::LeadContactAdd(id, input) => {
-            leads::store::exists(conn, id).await?;
-            let contact_id = related::add_contact(conn, Lead, id, input, &ctx.raw_payload).await?;
-            outcome(kind, LeadContactOut { contact_id, lead_id: id }, (Lead, id))
-        }
-        Command::LeadActivityAdd(id, input) => {
-            let activity_id = leads::store::add_activity(conn, id, input, ctx).await?;
-            outcome(kind, LeadActivityOut { activity_id, lead_id: id }, (Lead, id))
-        }
-        Command::LeadQualifiedProfileUpdate(id, input) => {
-            let profile_id = leads::store::upsert_profile(conn, id, input, ctx).await?;
-            outcome(kind, LeadProfileOut { lead_id: id, profile_id }, (Lead, id))
-        }
-        Command::LeadMemoAdd(id, input) => {
-            leads::store::exists(conn, id).await?;
-            let memo_id = related::add_memo(conn, Lead, id, input, &ctx.raw_payload).await?;
-            outcome(kind, LeadMemoOut { memo_id, lead_id: id }, (Lead, id))
-        }
-        Command::LeadStatusUpdate(id, input) => {
-            let (old_status, new_status) = leads::store::update_status(conn, id, input, ctx).await?;
-            outcome(kind, LeadStatusOut { lead_id: id, old_status, new_status }, (Lead, id))
-        }
-        Command::LeadConvert(id, input) => {
-            let (customer_id, customer_code) = leads::store::convert(conn, id, input, ctx).await?;
-            outcome(kind, LeadConvertOut { lead_id: id, customer_id, customer_code }, (Lead, id))
-        }
-        Command::OrderCreated(input) => {
-            let order_id = input.order_id.0.clone();
-            let (totals, counted) = customers::store::record_order(conn, input, ctx).await?;
-            let out = OrderOut {
-                customer_id: totals.customer_id,
-                order_id,
-                counted,
-                total_orders: totals.total_orders,
-                total_revenue: totals.total_revenue,
-                outstanding_amount: totals.outstanding_amount,
+    #[test]
+    fn each_parser_takes_the_id_of_its_events_target() {
+        for kind in EventKind::ALL {
+            let target = match binding(kind).parse {
+                Parse::Untargeted(_) => None,
+                Parse::PreLead(_) => Some(EntityType::PreLead),
+                Parse::Lead(_) => Some(EntityType::Lead),
             };
-            outcome(kind, out, (Customer, totals.customer_id))
-        }
-        Command::PaymentReceived(input) => {
-            let payment_id = input.payment_id.0.clone();
-            let (totals, counted) = customers::store::record_payment(conn, input, ctx).await?;
-            let out = PaymentOut {
-                customer_id: totals.customer_id,
-                payment_id,
-                counted,
-                total_paid: totals.total_paid,
-                outstanding_amount: totals.outstanding_amount,
-            };
-            outcome(kind, out, (Customer, totals.customer_id))
+            assert_eq!(target, kind.target(), "{}", kind.name());
         }
     }
 }

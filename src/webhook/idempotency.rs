@@ -13,6 +13,8 @@ use crate::http::error::AppError;
 
 /// Keys are kept at least this long, then purged.
 pub const RETENTION_HOURS: i64 = 24;
+/// Longest idempotency key, in visible ASCII characters.
+pub const MAX_KEY_LEN: usize = 255;
 const HEADERS: [&str; 3] = ["idempotency-key", "x-webhook-id", "webhook-id"];
 
 #[derive(Debug, Clone)]
@@ -37,8 +39,8 @@ pub fn from_headers(headers: &HeaderMap, path: &str, body: &[u8]) -> Result<Opti
         .to_str()
         .ok()
         .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| AppError::bad_request(format!("{name} must be 1 to 255 visible ASCII characters")))?;
+        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| AppError::bad_request(format!("{name} must be 1 to {MAX_KEY_LEN} visible ASCII characters")))?;
     let mut hasher = Sha256::new();
     hasher.update(path.as_bytes());
     hasher.update(b"\n");
@@ -87,7 +89,7 @@ pub async fn store(conn: &mut WriteConn, key: &IdempotencyKey, status: u16, body
 }
 
 /// Deletes keys older than the retention; returns how many.
-pub async fn purge(conn: &mut WriteConn) -> Result<u64, AppError> {
+pub async fn purge(conn: &mut WriteConn) -> Result<u64, crate::domain::StoreError> {
     let cutoff = time::format(chrono::Utc::now() - chrono::Duration::hours(RETENTION_HOURS));
     let done = conn.execute("delete from idempotency_keys where created_at < $1", args![cutoff]).await?;
     Ok(done)

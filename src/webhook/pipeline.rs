@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use super::command::{self, Command};
-use super::events::EventKind;
+use super::command::{self, Command, Parse};
+use super::envelope;
 use super::idempotency::{self, IdempotencyKey};
 use super::request::WebhookRequest;
 use super::unauthenticated;
-use super::{envelope, EventContext};
-use crate::domain::{time, EntityType};
+use crate::domain::{time, EntityType, EventContext, LeadId, PreLeadId, StoreError};
+use crate::events::EventKind;
 use crate::http::error::AppError;
 use crate::logs::store::{self as log_store, NewLog};
 use crate::state::AppState;
@@ -116,22 +116,33 @@ fn prepare(
         Some(_) => return Err(AppError::invalid_field("data", "data must be a JSON object")),
         None => return Err(AppError::invalid_field("data", "data is required")),
     };
-    let target_id = match kind.target() {
-        None => None,
-        Some(entity) => {
-            let id = match path_id {
-                Some(raw) => id_from_path(entity, raw)?,
-                None => id_from_data(kind, entity, &data)?,
-            };
-            log.entity_type = Some(entity.as_str());
-            log.entity_id = Some(id);
-            Some(id)
+    // The parser's shape says which record's id the event needs; it is resolved (and logged)
+    // before the idempotency key and `data` are looked at.
+    let mut target = |entity: EntityType| -> Result<i64, AppError> {
+        let id = match path_id {
+            Some(raw) => id_from_path(entity, raw)?,
+            None => id_from_data(kind, entity, &data)?,
+        };
+        log.entity_type = Some(entity.as_str());
+        log.entity_id = Some(id);
+        Ok(id)
+    };
+    type Parser = Box<dyn FnOnce(Value) -> Result<Command, AppError>>;
+    let parse: Parser = match command::binding(kind).parse {
+        Parse::Untargeted(parse) => Box::new(parse),
+        Parse::PreLead(parse) => {
+            let id = PreLeadId(target(EntityType::PreLead)?);
+            Box::new(move |data| parse(id, data))
+        }
+        Parse::Lead(parse) => {
+            let id = LeadId(target(EntityType::Lead)?);
+            Box::new(move |data| parse(id, data))
         }
     };
     let idempotency = idempotency::from_headers(headers, path, &body)?;
     log.idempotency_key = idempotency.as_ref().map(|k| k.key.clone());
-    let ctx = EventContext { kind, event: kind.name(), received_from: envelope.source, raw_payload: data.to_string() };
-    let command = Command::parse(kind, target_id, data)?;
+    let ctx = EventContext { event: kind.name(), received_from: envelope.source, raw_payload: data.to_string() };
+    let command = parse(data)?;
     Ok(Prepared { command, ctx, idempotency })
 }
 
@@ -152,26 +163,18 @@ fn resolve_event(expected: Option<EventKind>, sent: Option<&str>) -> Result<Even
     }
 }
 
-fn id_field(entity: EntityType) -> &'static str {
-    match entity {
-        EntityType::PreLead => "pre_lead_id",
-        EntityType::Lead => "lead_id",
-        EntityType::Customer => "customer_id",
-    }
-}
-
 fn positive_id(text: &str) -> Option<i64> {
     text.trim().parse::<i64>().ok().filter(|id| *id > 0)
 }
 
 fn id_from_path(entity: EntityType, raw: &str) -> Result<i64, AppError> {
-    let field = id_field(entity);
+    let field = entity.id_field();
     positive_id(raw).ok_or_else(|| AppError::invalid_field(field, format!("{field} must be a positive whole number")))
 }
 
 /// The generic route takes the target id from `data` (a number, or a string of digits).
 fn id_from_data(kind: EventKind, entity: EntityType, data: &Value) -> Result<i64, AppError> {
-    let field = id_field(entity);
+    let field = entity.id_field();
     let id = match data.get(field) {
         None | Some(Value::Null) => {
             return Err(AppError::invalid_field(field, format!("{field} is required in data for {}", kind.name())))
@@ -190,7 +193,7 @@ async fn apply(state: &AppState, prepared: Prepared, log: NewLog, started: Insta
         .await;
     match result {
         Ok(answer) => answer.into_response(),
-        Err(err) => err.into_response(),
+        Err(err) => AppError::from(err).into_response(),
     }
 }
 
@@ -201,7 +204,7 @@ async fn run_in_transaction(
     prepared: Prepared,
     mut log: NewLog,
     started: Instant,
-) -> Result<Answer, AppError> {
+) -> Result<Answer, StoreError> {
     let Prepared { command, ctx, idempotency } = prepared;
     let mut change = conn.begin().await?;
     let result = async {
@@ -211,13 +214,15 @@ async fn run_in_transaction(
                 return Ok(Answer { status, body: stored.body, replayed: true });
             }
         }
-        let outcome = command::execute(&mut change, command, &ctx).await?;
-        let body = json!({"status": "success", "message": outcome.message, "data": outcome.data}).to_string();
+        let done = command::execute(&mut change, command, &ctx).await?;
+        let answer = done.answer().map_err(AppError::internal)?;
+        let body = json!({"status": "success", "message": answer.message, "data": answer.data}).to_string();
         if let Some(key) = &idempotency {
             idempotency::store(&mut change, key, StatusCode::OK.as_u16(), &body).await?;
         }
-        log.entity_type = Some(outcome.entity.0.as_str());
-        log.entity_id = Some(outcome.entity.1);
+        let (entity, entity_id) = done.entity();
+        log.entity_type = Some(entity.as_str());
+        log.entity_id = Some(entity_id);
         Ok::<_, AppError>(Answer { status: StatusCode::OK, body, replayed: false })
     }
     .await;
@@ -253,7 +258,7 @@ async fn reject(state: &AppState, err: AppError, mut log: NewLog, raw: Option<By
     finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
     let written = state.db.write(move |conn| Box::pin(async move { Ok(log_store::insert(conn, &log).await?) })).await;
     if let Err(log_err) = written {
-        log_err.log_if_internal();
+        AppError::from(log_err).log_if_internal();
     }
     answer.into_response()
 }
