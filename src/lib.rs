@@ -4,6 +4,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod customers;
+pub mod dashboard;
 pub mod db;
 pub mod domain;
 pub mod events;

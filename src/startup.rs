@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::tasks::Tasks;
 use crate::webhook::idempotency;
 use crate::webhook::signature::Verifier;
-use crate::{health, logs, openapi, webhook};
+use crate::{dashboard, health, logs, openapi, webhook};
 
 pub use crate::http::API_BASE;
 
@@ -119,6 +119,7 @@ pub fn router(state: AppState, limiter: Option<Arc<rate_limit::RateLimiter>>) ->
         .nest(API_BASE, api)
         .merge(health::router())
         .merge(openapi::router())
+        .merge(dashboard::router())
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(from_fn_with_state(state.metrics.clone(), metrics::middleware))

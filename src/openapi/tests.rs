@@ -91,6 +91,11 @@ fn it_has_exactly_the_served_paths() {
     }
     assert_eq!(paths, expected);
     assert_eq!(paths.len(), 22);
+    // The dashboard's page, its assets and the `/` redirect are served but are not API: they are
+    // left out of the document on purpose.
+    for route in crate::dashboard::ROUTES {
+        assert!(!paths.contains(route), "{route} is not API");
+    }
 }
 
 #[test]

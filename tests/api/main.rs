@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod browser;
 mod concurrency;
+mod dashboard;
 mod errors;
 mod examples_file;
 mod hostile;

@@ -1,0 +1,119 @@
+// Logs: the filters of GET /logs, a table of rows, and one row's headers and bodies. Bodies are
+// whatever the caller sent, so they are only ever shown as text.
+
+import { api } from './api.js';
+import { empty, fields, firstWebhook, fmt, h, panel, pretty, statusBadge, when } from './dom.js';
+
+const FILTERS = ['direction', 'is_successful', 'event', 'entity_type', 'entity_id', 'since', 'until'];
+const PAGE_SIZE = 25;
+
+function localInput(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+function select(name, label, options, value) {
+  return h('label', null, label, h('select', { name }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text))));
+}
+
+function filterForm(params) {
+  const value = (name) => params.get(name) || '';
+  const form = h('form', { class: 'filters', id: 'log-filters', role: 'search' },
+    select('direction', 'Direction', [['', 'Any'], ['incoming', 'Incoming'], ['outgoing', 'Outgoing']], value('direction')),
+    select('is_successful', 'Result', [['', 'Any'], ['true', 'Succeeded'], ['false', 'Failed']], value('is_successful')),
+    h('label', null, 'Event', h('input', { name: 'event', value: value('event'), placeholder: 'new_lead', autocomplete: 'off' })),
+    select('entity_type', 'Record type', [['', 'Any'], ['pre_lead', 'Pre-lead'], ['lead', 'Lead'], ['customer', 'Customer']], value('entity_type')),
+    h('label', null, 'Record id', h('input', { name: 'entity_id', type: 'number', min: 1, value: value('entity_id') })),
+    h('label', null, 'Since', h('input', { name: 'since', type: 'datetime-local', value: localInput(value('since')) })),
+    h('label', null, 'Until', h('input', { name: 'until', type: 'datetime-local', value: localInput(value('until')) })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply'), h('a', { href: '#/logs', class: 'button quiet' }, 'Clear')));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const name of FILTERS) {
+      let v = form.elements[name].value.trim();
+      if ((name === 'since' || name === 'until') && v) v = new Date(v).toISOString();
+      if (v) next.set(name, v);
+    }
+    window.location.hash = `#/logs?${next}`;
+  });
+  return form;
+}
+
+function entityText(row) {
+  return row.entity_type ? `${row.entity_type.replace('_', '-')} ${row.entity_id ?? ''}`.trim() : '—';
+}
+
+function table(items) {
+  return h('div', { class: 'table-wrap' }, h('table', { id: 'log-table' },
+    h('thead', null, h('tr', null, ['#', 'When', 'Direction', 'Event', 'Status', 'Record', 'Duration', 'Error'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', null, items.map((row) => h('tr', { 'data-id': row.id, class: row.is_successful ? null : 'failed' },
+      h('td', null, h('a', { href: `#/logs/${row.id}`, 'aria-label': `Log row ${row.id}` }, String(row.id))),
+      h('td', null, when(row.created_at)),
+      h('td', null, row.direction),
+      h('td', null, row.event || '—'),
+      h('td', null, statusBadge(row.response_status)),
+      h('td', null, entityText(row)),
+      h('td', { class: 'num' }, fmt.ms(row.duration_ms)),
+      h('td', { class: 'wrap' }, row.error_message || ''))))));
+}
+
+async function list(root, params) {
+  const filter = {};
+  for (const name of FILTERS) if (params.get(name)) filter[name] = params.get(name);
+  const page = Math.max(1, Number(params.get('page')) || 1);
+  const { data } = await api('/api/v1/webhooks/logs', { params: { ...filter, page, page_size: PAGE_SIZE } });
+  const filtered = Object.keys(filter).length > 0;
+  const pageLink = (n, text) => {
+    const next = new URLSearchParams(params);
+    next.set('page', String(n));
+    return h('a', { class: 'button quiet', href: `#/logs?${next}` }, text);
+  };
+  const total = data.total_capped ? `${fmt.number(data.total)}+` : fmt.number(data.total);
+  root.replaceChildren(
+    h('h1', null, 'Logs'),
+    filterForm(params),
+    ...(data.items.length
+      ? [table(data.items),
+        h('nav', { class: 'pager', 'aria-label': 'Pages' },
+          page > 1 ? pageLink(page - 1, '← Newer') : null,
+          h('span', { class: 'muted' }, `Page ${fmt.number(page)} of ${data.total_capped ? 'many' : fmt.number(Math.max(1, data.total_pages))} · ${total} rows`),
+          page < data.total_pages || data.total_capped ? pageLink(page + 1, 'Older →') : null)]
+      : filtered ? [empty('No log rows match these filters. Widen the time range or clear a filter.', h('a', { href: '#/logs' }, 'Clear the filters'))]
+        : [empty('The log is empty.', firstWebhook())]));
+}
+
+function headersTable(headers) {
+  const entries = Object.entries(headers || {});
+  if (!entries.length) return h('p', { class: 'muted' }, 'No headers kept.');
+  return h('table', { class: 'headers' }, h('tbody', null, entries.map(([name, value]) => h('tr', null, h('th', { scope: 'row' }, name), h('td', null, String(value))))));
+}
+
+function body(text, id) {
+  return text ? h('pre', { class: 'body', id, tabindex: 0 }, pretty(text)) : h('p', { class: 'muted' }, 'Empty.');
+}
+
+async function detail(root, id) {
+  const { data: row } = await api(`/api/v1/webhooks/logs/${encodeURIComponent(id)}`);
+  root.replaceChildren(
+    h('p', null, h('a', { href: '#/logs' }, '← All logs')),
+    h('h1', null, `Log row ${row.id}`, ' ', statusBadge(row.response_status)),
+    panel('Summary', fields([
+      ['Direction', row.direction], ['Event', row.event], ['Source', row.source],
+      ['Request', `${row.method} ${row.path}`], ['From', row.remote_addr],
+      ['Succeeded', row.is_successful ? 'yes' : 'no'], ['Error', row.error_message],
+      ['Record', entityText(row)], ['Idempotency key', row.idempotency_key],
+      ['Duration', fmt.ms(row.duration_ms)], ['Received', when(row.created_at)], ['Processed', when(row.processed_at)],
+    ])),
+    panel('Request headers', headersTable(row.request_headers)),
+    panel('Request body', body(row.request_body, 'request-body')),
+    panel('Response body', body(row.response_body, 'response-body')));
+}
+
+export async function render(root, route) {
+  if (route.parts[0]) await detail(root, route.parts[0]);
+  else await list(root, route.params);
+}

@@ -1,0 +1,80 @@
+//! The dashboard's views in Chromium, on both engines.
+
+use serde_json::json;
+
+use super::Browser;
+use crate::helpers::{spawn_app_with, Engine};
+use crate::on_both_engines;
+
+const TOKEN: &str = "dashboard-test-token";
+
+on_both_engines!(signs_in_and_follows_webhooks_through_overview_and_logs, opens_without_sign_in_when_no_token_is_set);
+
+async fn signs_in_and_follows_webhooks_through_overview_and_logs(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
+    else {
+        return;
+    };
+    let Some(mut browser) = Browser::start(&app.address).await else { return };
+
+    browser.open("").await;
+    browser.find("#sign-in").await;
+    browser.screenshots("sign-in", "#sign-in").await;
+    browser.expect_network_error("401");
+    browser.type_into("#token", "not-the-token").await;
+    browser.click("#sign-in button[type=submit]").await;
+    browser.wait_text("#sign-in-error", "not accepted").await;
+
+    browser.type_into("#token", TOKEN).await;
+    browser.click("#sign-in button[type=submit]").await;
+    browser.wait_text("#view-overview", "Nothing has arrived yet").await;
+    browser.wait_text("#view-overview", "/api/v1/webhooks/incoming/lead/create").await;
+
+    let created = app.post("/incoming/lead/create", &crate::helpers::example_request("new_lead")).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    // An update of a lead that does not exist, carrying markup that must stay text.
+    let hostile = json!({"event": "lead_update", "data": {"notes": "<img src=x id=injected onerror=\"document.title='owned'\">"}});
+    assert_eq!(app.post("/incoming/lead/987654/update", &hostile).await.status, 404);
+
+    browser.go("#/logs").await;
+    browser.go("#/overview").await;
+    browser.wait_text("#overview-figures", "1 failed").await;
+    browser.wait_text("#view-overview", "Lead not found").await;
+    browser.screenshots("overview", "#overview-figures").await;
+
+    browser.go("#/logs").await;
+    browser.wait_text("#log-table", "new_lead").await;
+    browser.wait_text("#log-table", "lead_update").await;
+    browser.screenshots("logs", "#log-table").await;
+
+    browser.find("#log-filters select[name=is_successful]").await.select_by_value("false").await.unwrap();
+    browser.click("#log-filters button[type=submit]").await;
+    browser.wait_text("#log-table", "404").await;
+    let rows = browser.client.find_all(fantoccini::Locator::Css("#log-table tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 1, "only the failed call is listed");
+
+    browser.click("#log-table tbody a").await;
+    browser.wait_text("#view-logs", "/api/v1/webhooks/incoming/lead/987654/update").await;
+    browser.wait_text("#request-body", "<img src=x id=injected").await;
+    assert!(
+        browser.client.find(fantoccini::Locator::Css("#injected")).await.is_err(),
+        "no markup from a body reaches the page"
+    );
+    assert_ne!(browser.client.title().await.unwrap(), "owned");
+    browser.wait_text("#response-body", "Lead not found").await;
+    browser.screenshots("log-detail", "#request-body").await;
+
+    browser.click("#sign-out").await;
+    browser.wait_text("#sign-in", "Signed out").await;
+    browser.finish().await;
+}
+
+async fn opens_without_sign_in_when_no_token_is_set(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |c| c.admin_token = None).await else { return };
+    let Some(mut browser) = Browser::start(&app.address).await else { return };
+    browser.open("#/overview").await;
+    browser.wait_text("#banner", "No admin token is set").await;
+    browser.wait_text("#view-overview", "Nothing has arrived yet").await;
+    assert!(!browser.find("#sign-out").await.is_displayed().await.unwrap(), "nothing to sign out of");
+    browser.finish().await;
+}
