@@ -3,9 +3,10 @@
 use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::fields::{non_blank, DateText};
+use crate::domain::fields::{non_blank, DateTimeText};
 use crate::domain::money::Money;
 use crate::domain::payload::Payload;
+use crate::domain::scalars::{refusal, Text, WholeNumber};
 use crate::domain::StoreError;
 
 /// An id from another system: a string or a whole number, kept as text.
@@ -19,7 +20,7 @@ impl<'de> Deserialize<'de> for ExternalRef {
                 Ok(ExternalRef(s.trim().to_string()))
             }
             serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Ok(ExternalRef(n.to_string())),
-            _ => Err(D::Error::custom("must be a non-empty string of at most 128 characters or a whole number")),
+            other => Err(D::Error::custom(refusal("text of at most 128 characters or a whole number", &other))),
         }
     }
 }
@@ -31,9 +32,9 @@ pub enum CustomerRef {
     Code(String),
 }
 
-fn customer_ref(id: Option<i64>, code: Option<&str>) -> Result<CustomerRef, StoreError> {
+fn customer_ref(id: Option<WholeNumber>, code: Option<&str>) -> Result<CustomerRef, StoreError> {
     match (id, non_blank(code)) {
-        (Some(id), _) => Ok(CustomerRef::Id(id)),
+        (Some(id), _) => Ok(CustomerRef::Id(id.get())),
         (None, Some(code)) => Ok(CustomerRef::Code(code.to_string())),
         (None, None) => Err(StoreError::invalid("customer_id", "customer_id or customer_code is required")),
     }
@@ -42,19 +43,16 @@ fn customer_ref(id: Option<i64>, code: Option<&str>) -> Result<CustomerRef, Stor
 /// `order_created`: adds to the customer's order count, revenue and outstanding amount.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OrderIn {
-    pub customer_id: Option<i64>,
-    pub customer_code: Option<String>,
+    pub customer_id: Option<WholeNumber>,
+    pub customer_code: Option<Text>,
     /// The order's id in the sending system; a repeat is not counted twice.
     #[schema(value_type = String)]
     pub order_id: ExternalRef,
-    #[schema(value_type = Option<f64>, minimum = 0, example = 2500.00)]
     pub order_value: Option<Money>,
     /// Same as `order_value` (either may be sent).
-    #[schema(value_type = Option<f64>, minimum = 0)]
     pub amount: Option<Money>,
     /// `YYYY-MM-DD` or RFC 3339; default: when it was received.
-    #[schema(value_type = Option<String>)]
-    pub order_date: Option<DateText>,
+    pub order_date: Option<DateTimeText>,
 }
 
 /// A checked `order_created`: the customer named, the value given.
@@ -63,7 +61,7 @@ pub struct Order {
     pub customer: CustomerRef,
     pub order_id: String,
     pub value: Money,
-    pub order_date: Option<DateText>,
+    pub order_date: Option<DateTimeText>,
 }
 
 impl Payload for OrderIn {
@@ -82,16 +80,14 @@ impl Payload for OrderIn {
 /// `payment_received`: records the payment and lowers the outstanding amount.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PaymentIn {
-    pub customer_id: Option<i64>,
-    pub customer_code: Option<String>,
+    pub customer_id: Option<WholeNumber>,
+    pub customer_code: Option<Text>,
     /// The payment's id in the sending system; a repeat is not counted twice.
     #[schema(value_type = String)]
     pub payment_id: ExternalRef,
-    #[schema(value_type = f64, minimum = 0, example = 1000.00)]
     pub amount: Money,
     /// `YYYY-MM-DD` or RFC 3339; default: when it was received.
-    #[schema(value_type = Option<String>)]
-    pub payment_date: Option<DateText>,
+    pub payment_date: Option<DateTimeText>,
 }
 
 /// A checked `payment_received`: the customer named.
@@ -100,7 +96,7 @@ pub struct Payment {
     pub customer: CustomerRef,
     pub payment_id: String,
     pub amount: Money,
-    pub payment_date: Option<DateText>,
+    pub payment_date: Option<DateTimeText>,
 }
 
 impl Payload for PaymentIn {

@@ -2,7 +2,9 @@
 
 use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::scalars::{self, refusal};
 use super::time;
 
 /// An e-mail address that looks like one: `local@domain.tld`, no blanks, one `@`.
@@ -30,35 +32,39 @@ impl Email {
 
 impl<'de> Deserialize<'de> for Email {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Email::parse(&raw)
-            .ok_or_else(|| D::Error::custom(format!("must be an email address such as name@example.com (got {raw:?})")))
+        let raw = Value::deserialize(deserializer)?;
+        raw.as_str()
+            .and_then(Email::parse)
+            .ok_or_else(|| D::Error::custom(refusal("an email address such as name@example.com", &raw)))
     }
 }
 
-/// An RFC 3339 date-time, stored normalised to UTC. Never replaced by "now" when unparsable.
+/// A date-time: RFC 3339, or a plain `YYYY-MM-DD` taken as midnight UTC; stored normalised to
+/// UTC. Never replaced by "now" when unparsable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DateTimeText(pub String);
 
 impl<'de> Deserialize<'de> for DateTimeText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        time::parse_datetime(&raw).map(DateTimeText).ok_or_else(|| {
-            D::Error::custom(format!("must be an RFC 3339 date-time such as 2024-01-20T14:00:00Z (got {raw:?})"))
+        let raw = Value::deserialize(deserializer)?;
+        raw.as_str().and_then(time::parse_date_or_datetime).map(DateTimeText).ok_or_else(|| {
+            D::Error::custom(refusal(
+                "an RFC 3339 date-time such as 2024-01-20T14:00:00Z or a date such as 2024-01-20",
+                &raw,
+            ))
         })
     }
 }
 
-/// A date (`2024-01-20`) or an RFC 3339 date-time, for order and payment dates.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DateText(pub String);
+impl utoipa::PartialSchema for DateTimeText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        scalars::date_time_schema()
+    }
+}
 
-impl<'de> Deserialize<'de> for DateText {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        time::parse_date_or_datetime(&raw).map(DateText).ok_or_else(|| {
-            D::Error::custom(format!("must be a date such as 2024-01-20 or an RFC 3339 date-time (got {raw:?})"))
-        })
+impl utoipa::ToSchema for DateTimeText {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DateTime")
     }
 }
 
@@ -85,6 +91,17 @@ mod tests {
     fn email_accepts_the_spec_addresses() {
         for ok in ["john.doe@example.com", "jane.smith@abccorp.com", "a+tag@sub.example.co.uk"] {
             assert!(Email::parse(ok).is_some(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn dates_take_rfc_3339_and_plain_dates() {
+        let parse = |json: &str| serde_json::from_str::<DateTimeText>(json).map(|d| d.0).map_err(|e| e.to_string());
+        assert_eq!(parse(r#""2024-01-20T16:00:00+02:00""#).unwrap(), "2024-01-20T14:00:00.000000Z");
+        assert_eq!(parse(r#""2024-01-20""#).unwrap(), "2024-01-20T00:00:00.000000Z");
+        for bad in [r#""2024-13-45""#, r#""20/01/2024""#, r#""soon""#, "1705759200"] {
+            let message = parse(bad).unwrap_err();
+            assert!(message.starts_with("must be an RFC 3339 date-time"), "{message}");
         }
     }
 

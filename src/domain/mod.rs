@@ -1,10 +1,12 @@
-//! Domain types: value sets, money, dates and e-mail addresses, each parsed once at the edge
-//! (their `Deserialize` is the parser) so the rest of the code only sees valid values.
+//! Domain types: value sets, money, dates, e-mail addresses and the forgiving scalars (text,
+//! whole numbers, flags), each parsed once at the edge (their `Deserialize` is the parser) so the
+//! rest of the code only sees valid values.
 
 pub mod error;
 pub mod fields;
 pub mod money;
 pub mod payload;
+pub mod scalars;
 pub mod time;
 pub mod values;
 

@@ -4,9 +4,20 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::borrow::Cow;
+
 use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+
+use super::scalars::shown;
+
+/// The text of an amount: digits with an optional decimal point, nothing else (no sign, no
+/// thousands separators, no currency).
+pub const AMOUNT_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$";
 
 /// The largest amount accepted: ten trillion in the currency unit, far below `i64` cents.
 const MAX_CENTS: i64 = 1_000_000_000_000_000;
@@ -16,7 +27,9 @@ pub struct Money(i64);
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("must be an amount such as 1500.00")]
+    #[error(
+        "must be an amount such as 1500.00 (digits and a decimal point, no thousands separators or currency signs)"
+    )]
     NotANumber,
     #[error("must have at most two decimal places")]
     TooPrecise,
@@ -41,6 +54,10 @@ impl Money {
     /// negatives and amounts beyond the supported range.
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
         let text = text.trim();
+        let numeric = |c: char| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E');
+        if text.is_empty() || !text.chars().all(numeric) {
+            return Err(MoneyError::NotANumber);
+        }
         let decimal =
             Decimal::from_str(text).or_else(|_| Decimal::from_scientific(text)).map_err(|_| MoneyError::NotANumber)?;
         Self::from_decimal(decimal)
@@ -85,40 +102,51 @@ impl Serialize for Money {
     }
 }
 
-impl<'de> Deserialize<'de> for Money {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MoneyVisitor;
-
-        impl Visitor<'_> for MoneyVisitor {
-            type Value = Money;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an amount such as 1500.00")
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Money, E> {
-                Money::from_decimal(Decimal::from(v)).map_err(E::custom)
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Money, E> {
-                Money::from_decimal(Decimal::from(v)).map_err(E::custom)
-            }
-
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Money, E> {
+impl Money {
+    /// A JSON number or a numeric string; the refusal shows the accepted form and the value.
+    pub fn from_json(value: &Value) -> Result<Money, String> {
+        let parsed = match value {
+            Value::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
+                (Some(n), _, _) => Money::from_decimal(Decimal::from(n)),
+                (None, Some(n), _) => Money::from_decimal(Decimal::from(n)),
                 // JSON numbers arrive as the closest f64 (serde_json parses with
                 // `float_roundtrip`); its shortest decimal text is the text that was sent.
-                if !v.is_finite() {
-                    return Err(E::custom(MoneyError::TooLarge));
-                }
-                Money::parse(&format!("{v}")).map_err(E::custom)
-            }
+                (None, None, Some(f)) if f.is_finite() => Money::parse(&format!("{f}")),
+                _ => Err(MoneyError::TooLarge),
+            },
+            Value::String(text) => Money::parse(text),
+            _ => Err(MoneyError::NotANumber),
+        };
+        parsed.map_err(|err| match value {
+            Value::Null => "is required".to_string(),
+            other => format!("{err} (got {})", shown(other)),
+        })
+    }
+}
 
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Money, E> {
-                Money::parse(v).map_err(E::custom)
-            }
-        }
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Money::from_json(&Value::deserialize(deserializer)?).map_err(de::Error::custom)
+    }
+}
 
-        deserializer.deserialize_any(MoneyVisitor)
+impl utoipa::PartialSchema for Money {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)))
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(AMOUNT_PATTERN)))
+            .description(Some(
+                "An amount with at most two decimal places, not negative: a number (`1500.00`) or a string of \
+                 digits with an optional decimal point (`\"1500.00\"`), without thousands separators or currency \
+                 signs. A blank string is the same as leaving the field out.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Money {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Amount")
     }
 }
 
@@ -144,6 +172,17 @@ mod tests {
         assert!(serde_json::from_str::<Money>("1e300").is_err());
         assert!(serde_json::from_str::<Money>("true").is_err());
         assert!(serde_json::from_str::<Money>("1e999").is_err());
+    }
+
+    #[test]
+    fn separators_and_currency_signs_are_refused_with_the_accepted_form() {
+        for bad in [r#""150,000.00""#, r#""$1500""#, r#""1_500""#, r#""1 500""#, r#""1500 EUR""#] {
+            let err = serde_json::from_str::<Money>(bad).unwrap_err().to_string();
+            assert!(err.starts_with("must be an amount such as 1500.00 (digits and a decimal point, no thousands separators or currency signs) (got"), "{err}");
+        }
+        let err = serde_json::from_str::<Money>("true").unwrap_err().to_string();
+        assert!(err.ends_with("(got true)"), "{err}");
+        assert_eq!(serde_json::from_str::<Money>(r#"" 12.50 ""#).unwrap(), Money(1250));
     }
 
     #[test]

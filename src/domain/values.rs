@@ -1,8 +1,15 @@
 //! The fixed value sets of design §3. Input is case-insensitive and stored lower-case; a value
 //! outside the set is rejected with a message that lists the allowed values.
 
+use std::borrow::Cow;
+
 use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+
+use super::scalars::{refusal, shown};
 
 /// Prefix of the deserialization error for a value outside its set; the HTTP layer turns it
 /// into a 400 that names the field and carries the `allowed` list.
@@ -12,33 +19,84 @@ pub fn not_in_set_message(allowed: &[&str], got: &str) -> String {
     format!("{NOT_IN_SET}{} (got {:?})", allowed.join(", "), got)
 }
 
+/// Where a value that only a conversion may set is refused, the message starts with this.
+pub const SET_BY_CONVERSION: &str = "is set only by a conversion";
+
+/// The value as a set member's text: strings as sent, numbers as their digits.
+fn member_text(raw: &Value) -> Option<String> {
+    match raw {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
 macro_rules! value_set {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }
+     $(set_by_conversion($route:literal) { $($c_variant:ident => $c_text:literal),+ $(,)? })?) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($variant,)+ $($($c_variant,)+)? }
 
         impl $name {
+            /// The values a webhook may send.
             pub const ALLOWED: &'static [&'static str] = &[$($text),+];
 
             pub const fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
+                match self { $(Self::$variant => $text,)+ $($(Self::$c_variant => $c_text,)+)? }
             }
 
-            /// Case-insensitive, surrounding blanks ignored.
+            /// Case-insensitive, surrounding blanks ignored; only the values a webhook may send.
             pub fn parse(input: &str) -> Option<Self> {
                 match input.trim().to_ascii_lowercase().as_str() {
                     $($text => Some(Self::$variant),)+
                     _ => None,
                 }
             }
+
+            fn refusal(raw: &Value) -> String {
+                let Some(text) = member_text(raw) else {
+                    return match raw {
+                        Value::Null => "is required".to_string(),
+                        other => format!("{NOT_IN_SET}{} (got {})", Self::ALLOWED.join(", "), shown(other)),
+                    };
+                };
+                let _lower = text.trim().to_ascii_lowercase();
+                $($(
+                    if _lower == $c_text {
+                        return format!(
+                            "{:?} {SET_BY_CONVERSION} ({}); {NOT_IN_SET}{}",
+                            $c_text,
+                            $route,
+                            Self::ALLOWED.join(", ")
+                        );
+                    }
+                )+)?
+                not_in_set_message(Self::ALLOWED, &text)
+            }
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let raw = String::deserialize(deserializer)?;
-                Self::parse(&raw).ok_or_else(|| D::Error::custom(not_in_set_message(Self::ALLOWED, &raw)))
+                let raw = Value::deserialize(deserializer)?;
+                member_text(&raw).as_deref().and_then(Self::parse).ok_or_else(|| D::Error::custom(Self::refusal(&raw)))
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(Self::ALLOWED.iter().copied()))
+                    .description(Some("Case-insensitive; stored lower-case. A blank string is the same as leaving the field out."))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
             }
         }
     };
@@ -66,6 +124,8 @@ value_set!(
         Qualified => "qualified",
         OnHold => "on_hold",
         ClosedNotConverted => "closed_not_converted",
+    }
+    set_by_conversion("POST /api/v1/webhooks/incoming/pre-lead/{pre_lead_id}/convert") {
         Converted => "converted",
     }
 );
@@ -169,7 +229,8 @@ impl SourceValue {
 
 impl<'de> Deserialize<'de> for SourceValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Self::parse(&String::deserialize(deserializer)?))
+        let raw = Value::deserialize(deserializer)?;
+        member_text(&raw).map(|text| Self::parse(&text)).ok_or_else(|| D::Error::custom(refusal("text", &raw)))
     }
 }
 
@@ -242,6 +303,28 @@ mod tests {
                 prop_assert_eq!(parsed.details.as_deref(), Some(input.trim()));
             }
         }
+    }
+
+    #[test]
+    fn converted_is_refused_with_the_convert_route() {
+        let err = serde_json::from_str::<PreLeadStatus>("\"Converted\"").unwrap_err().to_string();
+        assert!(err.starts_with("\"converted\" is set only by a conversion (POST /api/v1/webhooks/incoming/pre-lead/{pre_lead_id}/convert)"), "{err}");
+        assert!(
+            err.ends_with("must be one of: new, contacted, working, qualified, on_hold, closed_not_converted"),
+            "{err}"
+        );
+        assert_eq!(PreLeadStatus::parse("converted"), None);
+        assert_eq!(PreLeadStatus::Converted.as_str(), "converted");
+        assert!(!PreLeadStatus::ALLOWED.contains(&"converted"));
+    }
+
+    #[test]
+    fn numbers_and_other_kinds_are_refused_with_the_list() {
+        let err = serde_json::from_str::<Priority>("3").unwrap_err().to_string();
+        assert!(err.starts_with("must be one of: low, medium, high, critical (got \"3\")"), "{err}");
+        let err = serde_json::from_str::<Priority>("true").unwrap_err().to_string();
+        assert!(err.starts_with("must be one of: low, medium, high, critical (got true)"), "{err}");
+        assert_eq!(serde_json::from_str::<SourceValue>("42").unwrap().details.as_deref(), Some("42"));
     }
 
     #[test]

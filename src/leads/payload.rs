@@ -5,6 +5,7 @@ use serde::Deserialize;
 use crate::domain::fields::{present, DateTimeText, Email};
 use crate::domain::money::Money;
 use crate::domain::payload::Payload;
+use crate::domain::scalars::{Text, WholeNumber};
 use crate::domain::values::{ActivityType, LeadStatus, Priority, SourceValue};
 use crate::domain::StoreError;
 use crate::related::record::require_name;
@@ -12,38 +13,37 @@ use crate::related::record::require_name;
 /// `new_lead`: needs `first_name` or `company_name`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewLeadIn {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
+    pub first_name: Option<Text>,
+    pub last_name: Option<Text>,
     #[schema(value_type = Option<String>, format = "email")]
     pub email: Option<Email>,
-    pub phone: Option<String>,
-    pub company_name: Option<String>,
-    pub designation: Option<String>,
-    pub company_size: Option<String>,
+    pub phone: Option<Text>,
+    pub company_name: Option<Text>,
+    pub designation: Option<Text>,
+    pub company_size: Option<Text>,
     /// Lead source; an unknown value is stored as `other` with the raw text in `source_details`.
-    #[schema(value_type = Option<String>, example = "website")]
+    #[schema(value_type = Option<Text>)]
     pub source: Option<SourceValue>,
     /// Default `medium`.
     pub priority: Option<Priority>,
-    pub product_interest: Option<String>,
-    pub requirements: Option<String>,
-    #[schema(value_type = Option<f64>, minimum = 0, example = 100000.00)]
+    pub product_interest: Option<Text>,
+    pub requirements: Option<Text>,
     pub expected_value: Option<Money>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub country: Option<String>,
-    pub address_line1: Option<String>,
-    pub address_line2: Option<String>,
-    pub zip_code: Option<String>,
+    pub city: Option<Text>,
+    pub state: Option<Text>,
+    pub country: Option<Text>,
+    pub address_line1: Option<Text>,
+    pub address_line2: Option<Text>,
+    pub zip_code: Option<Text>,
     /// Id of a user in another system, stored as given.
-    pub assigned_to: Option<i64>,
-    pub notes: Option<String>,
+    pub assigned_to: Option<WholeNumber>,
+    pub notes: Option<Text>,
     /// Default `new`.
     pub lead_status: Option<LeadStatus>,
-    pub industry_id: Option<i64>,
-    pub region_id: Option<i64>,
-    pub office_timings: Option<String>,
-    pub timezone: Option<String>,
+    pub industry_id: Option<WholeNumber>,
+    pub region_id: Option<WholeNumber>,
+    pub office_timings: Option<Text>,
+    pub timezone: Option<Text>,
 }
 
 impl Payload for NewLeadIn {
@@ -59,88 +59,87 @@ impl Payload for NewLeadIn {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct LeadPatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub first_name: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub first_name: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub last_name: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub last_name: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = "email")]
     pub email: Option<Option<Email>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub phone: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub company_name: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub company_name: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub designation: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub designation: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub company_size: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub company_size: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "website")]
+    #[schema(value_type = Option<Text>)]
     pub source: Option<Option<SourceValue>>,
     #[schema(value_type = Option<Priority>)]
     pub priority: Option<Priority>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub product_interest: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub product_interest: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub requirements: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub requirements: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>, minimum = 0, example = 150000.00)]
+    #[schema(value_type = Option<Money>)]
     pub expected_value: Option<Option<Money>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub city: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub city: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub state: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub state: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub country: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub country: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub address_line1: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub address_line1: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub address_line2: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub address_line2: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub zip_code: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub zip_code: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub assigned_to: Option<Option<i64>>,
+    #[schema(value_type = Option<WholeNumber>)]
+    pub assigned_to: Option<Option<WholeNumber>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub notes: Option<Option<Text>>,
     /// A status change here is recorded in the history like a status update.
     #[schema(value_type = Option<LeadStatus>)]
     pub lead_status: Option<LeadStatus>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub industry_id: Option<Option<i64>>,
+    #[schema(value_type = Option<WholeNumber>)]
+    pub industry_id: Option<Option<WholeNumber>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub region_id: Option<Option<i64>>,
+    #[schema(value_type = Option<WholeNumber>)]
+    pub region_id: Option<Option<WholeNumber>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub office_timings: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub office_timings: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub timezone: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub timezone: Option<Option<Text>>,
 }
 
 /// `lead_status_update`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LeadStatusIn {
     pub lead_status: LeadStatus,
-    pub remarks: Option<String>,
+    pub remarks: Option<Text>,
     /// When the change happened (RFC 3339); default: when it was received.
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub status_date: Option<DateTimeText>,
 }
 
@@ -148,83 +147,80 @@ pub struct LeadStatusIn {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ActivityIn {
     pub activity_type: ActivityType,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    #[schema(value_type = Option<String>, format = DateTime)]
+    pub title: Option<Text>,
+    pub description: Option<Text>,
     pub scheduled_at: Option<DateTimeText>,
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub completed_at: Option<DateTimeText>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Text>,
 }
 
 /// `lead_qualified_profile_update`: creates the profile or changes the keys present.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct QualifiedProfileIn {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub profile_type: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub profile_type: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub company: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub company: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub industry: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub industry: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub best_time_call: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub best_time_call: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub timezone: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub timezone: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub mode: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub mode: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub contact_name: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub contact_name: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub designation: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub designation: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub phone: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = "email")]
     pub email: Option<Option<Email>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub need_type: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub need_type: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub current_solution: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub current_solution: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub pain_point: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub pain_point: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>, minimum = 0, example = 150000.00)]
+    #[schema(value_type = Option<Money>)]
     pub budget: Option<Option<Money>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub decision_timeline: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub decision_timeline: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub decision_maker: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub decision_maker: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub competitor_info: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub competitor_info: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub notes: Option<Option<Text>>,
 }
 
 /// `lead_convert`: creates the customer.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct LeadConvertIn {
     /// Unique; generated as `CUST-000123` when absent.
-    pub customer_code: Option<String>,
-    #[schema(value_type = Option<f64>, minimum = 0, example = 100000.00)]
+    pub customer_code: Option<Text>,
     pub credit_limit: Option<Money>,
-    pub payment_terms: Option<String>,
-    pub notes: Option<String>,
+    pub payment_terms: Option<Text>,
+    pub notes: Option<Text>,
 }
 
 impl Payload for LeadConvertIn {

@@ -8,6 +8,7 @@ use crate::customers;
 use crate::db::columns::Columns;
 use crate::db::WriteConn;
 use crate::domain::fields::Email;
+use crate::domain::scalars::Text;
 use crate::domain::values::{LeadStatus, Priority};
 use crate::domain::{time, EntityType, EventContext, StoreError};
 use crate::related::record::Record;
@@ -62,7 +63,16 @@ pub async fn update_status(
     input: LeadStatusIn,
     ctx: &EventContext,
 ) -> Result<Change, StoreError> {
-    LEADS.update_status(conn, id, input.lead_status.as_str(), input.remarks, input.status_date, ctx).await
+    LEADS
+        .update_status(
+            conn,
+            id,
+            input.lead_status.as_str(),
+            input.remarks.map(Text::into_inner),
+            input.status_date,
+            ctx,
+        )
+        .await
 }
 
 /// Marks the lead lost and discarded; discarding twice is harmless.
@@ -74,7 +84,7 @@ pub async fn discard(
 ) -> Result<Change, StoreError> {
     let remarks = match (&input.reason, &input.loss_reason) {
         (Some(reason), Some(loss)) => Some(format!("{reason}: {loss}")),
-        (reason, loss) => reason.clone().or_else(|| loss.clone()),
+        (reason, loss) => reason.clone().or_else(|| loss.clone()).map(Text::into_inner),
     };
     let mut reasons = Columns::new();
     reasons.set("discard_reason", input.reason).set("loss_reason", input.loss_reason);

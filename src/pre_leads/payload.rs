@@ -5,6 +5,7 @@ use serde::Deserialize;
 use crate::domain::fields::{present, DateTimeText, Email};
 use crate::domain::money::Money;
 use crate::domain::payload::Payload;
+use crate::domain::scalars::{Text, WholeNumber};
 use crate::domain::values::{PreLeadStatus, Priority, SourceValue};
 use crate::domain::StoreError;
 use crate::related::record::require_name;
@@ -12,32 +13,32 @@ use crate::related::record::require_name;
 /// `new_inquiry`: needs `first_name` or `company_name`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewPreLeadIn {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
+    pub first_name: Option<Text>,
+    pub last_name: Option<Text>,
     #[schema(value_type = Option<String>, format = "email")]
     pub email: Option<Email>,
-    pub phone: Option<String>,
-    pub company_name: Option<String>,
+    pub phone: Option<Text>,
+    pub company_name: Option<Text>,
     /// Lead source; an unknown value is stored as `other` with the raw text in `source_details`.
-    #[schema(value_type = Option<String>, example = "website")]
+    #[schema(value_type = Option<Text>)]
     pub source: Option<SourceValue>,
-    pub product_interest: Option<String>,
-    pub requirements: Option<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub country: Option<String>,
-    pub address_line1: Option<String>,
-    pub address_line2: Option<String>,
-    pub zip_code: Option<String>,
-    pub notes: Option<String>,
+    pub product_interest: Option<Text>,
+    pub requirements: Option<Text>,
+    pub city: Option<Text>,
+    pub state: Option<Text>,
+    pub country: Option<Text>,
+    pub address_line1: Option<Text>,
+    pub address_line2: Option<Text>,
+    pub zip_code: Option<Text>,
+    pub notes: Option<Text>,
     /// Default `new`.
     pub lead_status: Option<PreLeadStatus>,
     /// Id of an industry in another system, stored as given.
-    pub industry_id: Option<i64>,
+    pub industry_id: Option<WholeNumber>,
     /// Id of a region in another system, stored as given.
-    pub region_id: Option<i64>,
-    pub office_timings: Option<String>,
-    pub timezone: Option<String>,
+    pub region_id: Option<WholeNumber>,
+    pub office_timings: Option<Text>,
+    pub timezone: Option<Text>,
 }
 
 impl Payload for NewPreLeadIn {
@@ -53,74 +54,73 @@ impl Payload for NewPreLeadIn {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct PreLeadPatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub first_name: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub first_name: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub last_name: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub last_name: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = "email")]
     pub email: Option<Option<Email>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub phone: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub company_name: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub company_name: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "website")]
+    #[schema(value_type = Option<Text>)]
     pub source: Option<Option<SourceValue>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub product_interest: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub product_interest: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub requirements: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub requirements: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub city: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub city: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub state: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub state: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub country: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub country: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub address_line1: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub address_line1: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub address_line2: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub address_line2: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub zip_code: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub zip_code: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub notes: Option<Option<Text>>,
     /// A status change here is recorded in the history like a status update.
     #[schema(value_type = Option<PreLeadStatus>)]
     pub lead_status: Option<PreLeadStatus>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub industry_id: Option<Option<i64>>,
+    #[schema(value_type = Option<WholeNumber>)]
+    pub industry_id: Option<Option<WholeNumber>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub region_id: Option<Option<i64>>,
+    #[schema(value_type = Option<WholeNumber>)]
+    pub region_id: Option<Option<WholeNumber>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub office_timings: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub office_timings: Option<Option<Text>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub timezone: Option<Option<String>>,
+    #[schema(value_type = Option<Text>)]
+    pub timezone: Option<Option<Text>>,
 }
 
 /// `pre_lead_status_update`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PreLeadStatusIn {
     pub lead_status: PreLeadStatus,
-    pub remarks: Option<String>,
+    pub remarks: Option<Text>,
     /// When the change happened (RFC 3339); default: when it was received.
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub status_date: Option<DateTimeText>,
 }
 
@@ -130,11 +130,10 @@ pub struct PreLeadConvertIn {
     /// Default `medium`.
     pub priority: Option<Priority>,
     /// Id of a user in another system, stored as given.
-    pub assigned_to: Option<i64>,
-    #[schema(value_type = Option<f64>, minimum = 0, example = 50000.00)]
+    pub assigned_to: Option<WholeNumber>,
     pub expected_value: Option<Money>,
     /// The lead's notes; default: the pre-lead's notes.
-    pub notes: Option<String>,
+    pub notes: Option<Text>,
 }
 
 crate::payload_without_rules!(PreLeadPatch, PreLeadStatusIn, PreLeadConvertIn);

@@ -7,6 +7,7 @@ use crate::changes::Change;
 use crate::db::columns::Columns;
 use crate::db::{ResultExt, WriteConn};
 use crate::domain::fields::Email;
+use crate::domain::scalars::Text;
 use crate::domain::values::{PreLeadStatus, Priority};
 use crate::domain::{time, EntityType, EventContext, StoreError};
 use crate::related::record::Record;
@@ -57,7 +58,16 @@ pub async fn update_status(
     input: PreLeadStatusIn,
     ctx: &EventContext,
 ) -> Result<Change, StoreError> {
-    PRE_LEADS.update_status(conn, id, input.lead_status.as_str(), input.remarks, input.status_date, ctx).await
+    PRE_LEADS
+        .update_status(
+            conn,
+            id,
+            input.lead_status.as_str(),
+            input.remarks.map(Text::into_inner),
+            input.status_date,
+            ctx,
+        )
+        .await
 }
 
 pub async fn discard(
@@ -66,7 +76,7 @@ pub async fn discard(
     input: DiscardIn,
     ctx: &EventContext,
 ) -> Result<Change, StoreError> {
-    let reason = input.reason.or(input.loss_reason);
+    let reason = input.reason.or(input.loss_reason).map(Text::into_inner);
     let mut reasons = Columns::new();
     reasons.set("discard_reason", reason.clone());
     PRE_LEADS.discard(conn, id, reasons, reason, ctx).await

@@ -12,6 +12,7 @@ use crate::changes::Change;
 use crate::db::columns::Columns;
 use crate::domain::fields::{non_blank, DateTimeText, Email};
 use crate::domain::payload::Payload;
+use crate::domain::scalars::{Flag, Text};
 use crate::domain::values::MemoType;
 use crate::domain::{time, EntityType};
 use crate::domain::{EventContext, StoreError};
@@ -19,15 +20,15 @@ use crate::domain::{EventContext, StoreError};
 /// A contact person (`*_contact_add`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ContactIn {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
+    pub first_name: Option<Text>,
+    pub last_name: Option<Text>,
     #[schema(value_type = Option<String>, format = "email")]
     pub email: Option<Email>,
-    pub phone: Option<String>,
-    pub designation: Option<String>,
-    pub department: Option<String>,
+    pub phone: Option<Text>,
+    pub designation: Option<Text>,
+    pub department: Option<Text>,
     /// A new primary contact takes the flag from the previous one.
-    pub is_primary: Option<bool>,
+    pub is_primary: Option<Flag>,
 }
 
 impl Payload for ContactIn {
@@ -49,8 +50,8 @@ impl Payload for ContactIn {
 /// A memo (`*_memo_add`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MemoIn {
-    pub title: Option<String>,
-    pub content: Option<String>,
+    pub title: Option<Text>,
+    pub content: Option<Text>,
     /// Default `general`.
     pub memo_type: Option<MemoType>,
 }
@@ -70,8 +71,8 @@ impl Payload for MemoIn {
 /// Discard (`*_discard`): the reasons are kept on the record and in its status history.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct DiscardIn {
-    pub reason: Option<String>,
-    pub loss_reason: Option<String>,
+    pub reason: Option<Text>,
+    pub loss_reason: Option<Text>,
 }
 
 crate::payload_without_rules!(DiscardIn);
@@ -84,7 +85,7 @@ pub async fn add_contact(
     contact: ContactIn,
     ctx: &EventContext,
 ) -> Result<Change, StoreError> {
-    let is_primary = contact.is_primary.unwrap_or(false);
+    let is_primary = contact.is_primary.is_some_and(Flag::get);
     if is_primary {
         conn.execute(
             "update contacts set is_primary = $1 where entity_type = $2 and entity_id = $3 and is_primary = $4",

@@ -13,6 +13,7 @@ use crate::changes::{self, Change};
 use crate::customers::payload::{Order, OrderIn, Payment, PaymentIn};
 use crate::db::WriteConn;
 use crate::domain::payload::Payload;
+use crate::domain::scalars::blanks_as_null;
 use crate::domain::{EventContext, LeadId, PreLeadId, StoreError};
 use crate::events::EventKind;
 use crate::http::error::AppError;
@@ -65,8 +66,10 @@ pub struct Binding {
     pub answer_schema: Register,
 }
 
-/// The one parser of `data`: serde (errors name the field), then the payload's own rules.
-fn data<T: Payload>(value: Value) -> Result<T::Checked, AppError> {
+/// The one parser of `data`: serde (errors name the field), then the payload's own rules. A blank
+/// string counts as `null` (absent on create, cleared on update).
+fn data<T: Payload>(mut value: Value) -> Result<T::Checked, AppError> {
+    blanks_as_null(&mut value);
     let raw: T = serde_path_to_error::deserialize(value).map_err(|err| from_serde_path(err, "data"))?;
     Ok(raw.check()?)
 }

@@ -30,15 +30,9 @@ pub fn is_json_content_type(value: Option<&str>) -> bool {
 
 pub fn parse(body: &[u8]) -> Result<Envelope, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::bad_request("The request body is empty; expected a JSON object"));
+        return Err(AppError::bad_request("The request body is empty; send a JSON object"));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|err| {
-        if err.is_data() {
-            AppError::bad_request(format!("Invalid JSON value: {err}"))
-        } else {
-            AppError::bad_request(format!("Malformed JSON: {err}"))
-        }
-    })?;
+    let value: Value = serde_json::from_slice(body).map_err(|err| AppError::bad_request(malformed(&err)))?;
     if !value.is_object() {
         return Err(AppError::bad_request("The request body must be a JSON object"));
     }
@@ -47,6 +41,30 @@ pub fn parse(body: &[u8]) -> Result<Envelope, AppError> {
     }
     let envelope: Envelope = serde_path_to_error::deserialize(value).map_err(|err| from_serde_path(err, "body"))?;
     Ok(envelope)
+}
+
+/// A JSON syntax error in plain words, with where it is (serde_json's own text speaks of what
+/// its parser expected).
+fn malformed(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let what = if err.is_eof() {
+        "the body ends before the JSON value does"
+    } else if text.contains("number out of range") {
+        "a number is too large"
+    } else if text.contains("recursion limit") {
+        "it is nested too deeply"
+    } else if text.contains("trailing") {
+        "there is more after the JSON value"
+    } else if text.contains("control character") {
+        "a string holds an unescaped control character"
+    } else if text.contains("escape") || text.contains("unicode") || text.contains("surrogate") {
+        "a string holds an invalid escape or invalid UTF-8"
+    } else if text.contains("key must be a string") {
+        "an object key is not a string"
+    } else {
+        "this is not valid JSON syntax"
+    };
+    format!("Malformed JSON at line {}, column {}: {what}", err.line(), err.column())
 }
 
 /// NUL cannot be stored in PostgreSQL text and is never meaningful in a CRM field.
@@ -91,6 +109,8 @@ mod tests {
         ] {
             let err = parse(body).unwrap_err();
             assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST, "{:?}", String::from_utf8_lossy(body));
+            let detail = err.body().detail;
+            assert!(!detail.contains("expected") && !detail.contains("EOF"), "{detail}");
         }
     }
 

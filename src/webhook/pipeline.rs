@@ -16,6 +16,7 @@ use super::envelope;
 use super::idempotency::{self, IdempotencyKey};
 use super::request::WebhookRequest;
 use super::unauthenticated;
+use crate::domain::scalars::{shown, WholeNumber};
 use crate::domain::{time, EntityType, EventContext, LeadId, PreLeadId, StoreError};
 use crate::events::EventKind;
 use crate::http::error::AppError;
@@ -172,18 +173,18 @@ fn id_from_path(entity: EntityType, raw: &str) -> Result<i64, AppError> {
     positive_id(raw).ok_or_else(|| AppError::invalid_field(field, format!("{field} must be a positive whole number")))
 }
 
-/// The generic route takes the target id from `data` (a number, or a string of digits).
+/// The generic route takes the target id from `data`, as a [`WholeNumber`] takes it (`7`, `7.0`, `"7"`).
 fn id_from_data(kind: EventKind, entity: EntityType, data: &Value) -> Result<i64, AppError> {
     let field = entity.id_field();
+    let missing = || AppError::invalid_field(field, format!("{field} is required in data for {}", kind.name()));
     let id = match data.get(field) {
-        None | Some(Value::Null) => {
-            return Err(AppError::invalid_field(field, format!("{field} is required in data for {}", kind.name())))
-        }
-        Some(Value::Number(n)) => n.as_i64().filter(|id| *id > 0),
-        Some(Value::String(s)) => positive_id(s),
-        Some(_) => None,
+        None | Some(Value::Null) => return Err(missing()),
+        Some(Value::String(blank)) if blank.trim().is_empty() => return Err(missing()),
+        Some(value) => WholeNumber::from_json(value).ok().map(WholeNumber::get).filter(|id| *id > 0).ok_or(value),
     };
-    id.ok_or_else(|| AppError::invalid_field(field, format!("{field} must be a positive whole number")))
+    id.map_err(|value| {
+        AppError::invalid_field(field, format!("{field} must be a positive whole number (got {})", shown(value)))
+    })
 }
 
 async fn apply(state: &AppState, prepared: Prepared, log: NewLog, started: Instant) -> Response {

@@ -147,7 +147,8 @@ async fn a_value_outside_its_set_names_the_field_and_the_allowed_values(engine: 
     assert_eq!(reply.body["field"], "lead_status");
     assert_eq!(
         reply.body["allowed"],
-        json!(["new", "contacted", "working", "qualified", "on_hold", "closed_not_converted", "converted"])
+        json!(["new", "contacted", "working", "qualified", "on_hold", "closed_not_converted"]),
+        "converted is set only by a conversion (design §10), so it is not offered"
     );
 }
 

@@ -132,10 +132,37 @@ impl Drop for TestApp {
     }
 }
 
+/// What a parser says and a client must never read (`invalid type: integer `5`, expected i64`).
+const PARSER_WORDS: [&str; 12] = [
+    "invalid type",
+    "invalid value",
+    "invalid length",
+    "expected ",
+    "expected`",
+    "i64",
+    "u64",
+    "f64",
+    "EOF",
+    "struct ",
+    "unknown variant",
+    "missing field",
+];
+
+/// Fails the test when an error answer speaks a parser's words. Every reply of the suite passes
+/// here, so every error answer any test provokes is checked.
+pub fn assert_plain_words(status: u16, text: &str) {
+    if status >= 400 {
+        for word in PARSER_WORDS {
+            assert!(!text.contains(word), "an error answer uses the parser's word {word:?}: {text}");
+        }
+    }
+}
+
 async fn reply(response: reqwest::Response) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
+    assert_plain_words(status, &text);
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Reply { status, headers, body, text }
 }
@@ -224,6 +251,26 @@ impl TestApp {
         value
     }
 }
+
+/// The events of the API document's examples, in an order where each one's prerequisites come first.
+pub const EXAMPLE_EVENTS: [&str; 16] = [
+    "new_inquiry",
+    "pre_lead_update",
+    "pre_lead_contact_add",
+    "pre_lead_memo_add",
+    "pre_lead_status_update",
+    "pre_lead_convert",
+    "pre_lead_discard",
+    "new_lead",
+    "lead_update",
+    "lead_contact_add",
+    "lead_activity_add",
+    "lead_qualified_profile_update",
+    "lead_memo_add",
+    "lead_status_update",
+    "lead_convert",
+    "lead_discard",
+];
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/examples")
