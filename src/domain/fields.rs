@@ -4,7 +4,8 @@ use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::scalars::{self, refusal};
+use super::scalars::refusal;
+use super::schemas;
 use super::time;
 
 /// An e-mail address that looks like one: `local@domain.tld`, no blanks, one `@`.
@@ -58,7 +59,7 @@ impl<'de> Deserialize<'de> for DateTimeText {
 
 impl utoipa::PartialSchema for DateTimeText {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-        scalars::date_time_schema()
+        schemas::date_time_schema()
     }
 }
 

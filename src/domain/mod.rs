@@ -7,6 +7,7 @@ pub mod fields;
 pub mod money;
 pub mod payload;
 pub mod scalars;
+pub mod schemas;
 pub mod time;
 pub mod values;
 

@@ -2,16 +2,13 @@
 //! automation tools and ERP exports send them (numbers as strings, strings as numbers, `"yes"`),
 //! each parsed into one canonical value, and everything else refused in plain words
 //! (`industry_id must be a whole number (got "abc")`). A blank string in an optional field is
-//! the same as `null` ([`blanks_as_null`]). Each type's OpenAPI schema states the forms it takes.
+//! the same as `null` ([`blanks_as_null`]). Their OpenAPI schemas, in `schemas`, state the forms.
 
-use std::borrow::Cow;
 use std::ops::Deref;
 
 use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
-use utoipa::openapi::{RefOr, Schema};
 
 use crate::db::Value as DbValue;
 
@@ -160,8 +157,8 @@ impl From<i64> for WholeNumber {
 #[serde(transparent)]
 pub struct Flag(bool);
 
-const YES: [&str; 3] = ["true", "yes", "1"];
-const NO: [&str; 3] = ["false", "no", "0"];
+pub(super) const YES: [&str; 3] = ["true", "yes", "1"];
+pub(super) const NO: [&str; 3] = ["false", "no", "0"];
 
 impl Flag {
     pub fn from_json(value: &Value) -> Result<Flag, String> {
@@ -226,109 +223,6 @@ impl From<Option<WholeNumber>> for DbValue {
     fn from(v: Option<WholeNumber>) -> Self {
         DbValue::from(v.map(|n| n.0))
     }
-}
-
-/// A string pattern (ECMA 262, no inline flags) matching `words` in any case, blanks around.
-fn any_case(words: &[&str]) -> String {
-    let alternatives: Vec<String> = words
-        .iter()
-        .map(|word| {
-            word.chars()
-                .map(|c| {
-                    if c.is_ascii_alphabetic() {
-                        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    format!(r"^\s*({})\s*$", alternatives.join("|"))
-}
-
-/// Pattern of the digit strings a [`WholeNumber`] takes.
-pub const WHOLE_NUMBER_PATTERN: &str = r"^\s*[+-]?[0-9]+\s*$";
-
-const BLANK_NOTE: &str = "A blank string is the same as leaving the field out.";
-
-impl utoipa::PartialSchema for Text {
-    fn schema() -> RefOr<Schema> {
-        OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::String))
-            .item(ObjectBuilder::new().schema_type(Type::Number))
-            .description(Some(format!(
-                "Text. A number is taken as text: its digits when it is an integer (`10001` is stored as \
-                 `\"10001\"`). {BLANK_NOTE}"
-            )))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Text {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Text")
-    }
-}
-
-impl utoipa::PartialSchema for WholeNumber {
-    fn schema() -> RefOr<Schema> {
-        OneOfBuilder::new()
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
-            )
-            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(WHOLE_NUMBER_PATTERN)))
-            .description(Some(format!(
-                "A whole number: an integer (`1.0` counts as `1`) or a string of digits (`\"1\"`), at most \
-                 2^63 − 1. {BLANK_NOTE}"
-            )))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for WholeNumber {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("WholeNumber")
-    }
-}
-
-impl utoipa::PartialSchema for Flag {
-    fn schema() -> RefOr<Schema> {
-        let words: Vec<&str> = YES.iter().chain(NO.iter()).copied().collect();
-        OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::Boolean))
-            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(any_case(&words))))
-            .item(ObjectBuilder::new().schema_type(Type::Integer).enum_values(Some([0, 1])))
-            .description(Some(format!(
-                "Yes or no: `true`/`false`, or `\"true\"`/`\"false\"`, `\"yes\"`/`\"no\"`, `\"1\"`/`\"0\"` in any case, \
-                 or `1`/`0`. {BLANK_NOTE}"
-            )))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Flag {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Flag")
-    }
-}
-
-/// Schema of a date-time field: RFC 3339 or a plain date (midnight UTC).
-pub fn date_time_schema() -> RefOr<Schema> {
-    AnyOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-        )
-        .item(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))))
-        .description(Some(format!(
-            "An RFC 3339 date-time (`2024-01-20T14:00:00Z`, stored in UTC) or a date (`2024-01-20`, midnight UTC). \
-             {BLANK_NOTE}"
-        )))
-        .into()
 }
 
 #[cfg(test)]
@@ -400,11 +294,6 @@ mod tests {
         let long = "x".repeat(100);
         let message = whole(json!(long)).unwrap_err();
         assert!(message.len() < 80 && message.contains('…'), "{message}");
-    }
-
-    #[test]
-    fn any_case_pattern_spells_out_both_cases() {
-        assert_eq!(any_case(&["no", "1"]), r"^\s*([nN][oO]|1)\s*$");
     }
 
     use proptest::prelude::*;
