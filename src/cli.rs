@@ -167,6 +167,7 @@ impl Settings {
             sqlite_synchronous: self.sqlite_synchronous,
             insecure_open_admin: self.insecure_open_admin,
             max_connections: self.max_connections,
+            settle_window: crate::config::SETTLE_WINDOW,
         })
     }
 }

@@ -48,6 +48,8 @@ pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 100;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A client that has not sent its whole body by then gets 408.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// See [`Config::settle_window`].
+pub const SETTLE_WINDOW: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -71,6 +73,10 @@ pub struct Config {
     pub max_connections: usize,
     /// Allow serving the admin routes without a token on a non-loopback address.
     pub insecure_open_admin: bool,
+    /// How long a write may take from taking its timestamp to committing. Changes younger than
+    /// this are not yet answered to `sort=updated_at` syncs, nor folded into traffic rollups, so
+    /// neither skips a change that commits late.
+    pub settle_window: Duration,
 }
 
 impl Config {
@@ -91,6 +97,7 @@ impl Config {
             sqlite_synchronous: SqliteSynchronous::Normal,
             insecure_open_admin: false,
             max_connections: 4096,
+            settle_window: SETTLE_WINDOW,
         }
     }
 }

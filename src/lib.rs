@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod duplicates;
 pub mod health;
 pub mod http;
 pub mod leads;

@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::tasks::Tasks;
 use crate::webhook::idempotency;
 use crate::webhook::signature::Verifier;
-use crate::{dashboard, health, logs, openapi, webhook};
+use crate::{dashboard, health, logs, openapi, records, webhook};
 
 pub use crate::http::API_BASE;
 
@@ -111,12 +111,14 @@ pub fn router(state: AppState, limiter: Option<Arc<rate_limit::RateLimiter>>) ->
     if let Some(limiter) = limiter {
         webhooks = webhooks.route_layer(from_fn_with_state(limiter, rate_limit::middleware));
     }
+    let admin = || from_fn_with_state(state.clone(), admin::require_admin);
     let api = Router::new()
         .merge(webhooks)
-        .merge(logs::router().route_layer(from_fn_with_state(state.clone(), admin::require_admin)))
+        .merge(logs::router().route_layer(admin()))
         .method_not_allowed_fallback(http::method_not_allowed);
     Router::new()
         .nest(API_BASE, api)
+        .merge(records::api::router().route_layer(admin()))
         .merge(health::router())
         .merge(openapi::router())
         .merge(dashboard::router())

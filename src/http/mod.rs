@@ -5,6 +5,7 @@ pub mod client_ip;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod query;
 pub mod rate_limit;
 
 /// Where the webhook, log and (next) admin routes are mounted.

@@ -89,8 +89,12 @@ fn it_has_exactly_the_served_paths() {
     for path in ["/healthz", "/readyz", "/metrics"] {
         expected.insert(path.to_string());
     }
+    for records in ["pre-leads", "leads", "customers"] {
+        expected.insert(format!("/api/v1/{records}"));
+        expected.insert(format!("/api/v1/{records}/{{id}}"));
+    }
     assert_eq!(paths, expected);
-    assert_eq!(paths.len(), 22);
+    assert_eq!(paths.len(), 28);
     // The dashboard's page, its assets and the `/` redirect are served but are not API: they are
     // left out of the document on purpose.
     for route in crate::dashboard::ROUTES {

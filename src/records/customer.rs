@@ -84,6 +84,14 @@ impl Record for Customer {
         &SELECT
     }
 
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn updated_at(&self) -> &str {
+        &self.updated_at
+    }
+
     fn from_row(row: &Row) -> Result<Self, DbError> {
         let total = |name: &str| money(row, name).map(|m| m.unwrap_or(Money::ZERO));
         Ok(Customer {

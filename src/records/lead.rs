@@ -121,6 +121,14 @@ impl Record for Lead {
         &SELECT
     }
 
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn updated_at(&self) -> &str {
+        &self.updated_at
+    }
+
     fn from_row(row: &Row) -> Result<Self, DbError> {
         Ok(Lead {
             id: row.get("id")?,

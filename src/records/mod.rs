@@ -10,8 +10,11 @@
 //! change, the only place keys the schema does not model are kept — is shown as that JSON object,
 //! since integrators put their own keys there and may want them back.
 
+pub mod api;
+pub mod children;
 mod customer;
 mod lead;
+pub mod list;
 mod pre_lead;
 
 pub use customer::Customer;
@@ -27,6 +30,8 @@ pub trait Record: Sized + serde::Serialize {
     /// append a `where` on the table alias `r` (and an `order by`/`limit`).
     fn select() -> &'static str;
     fn from_row(row: &Row) -> Result<Self, DbError>;
+    fn id(&self) -> i64;
+    fn updated_at(&self) -> &str;
 }
 
 /// The record with this id, or `None`.

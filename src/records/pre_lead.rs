@@ -107,6 +107,14 @@ impl Record for PreLead {
         &SELECT
     }
 
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn updated_at(&self) -> &str {
+        &self.updated_at
+    }
+
     fn from_row(row: &Row) -> Result<Self, DbError> {
         Ok(PreLead {
             id: row.get("id")?,

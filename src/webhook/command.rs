@@ -23,7 +23,7 @@ use crate::leads::store::LEADS;
 use crate::pre_leads::payload::{NewPreLeadIn, PreLeadConvertIn, PreLeadPatch, PreLeadStatusIn};
 use crate::pre_leads::store::PRE_LEADS;
 use crate::related::{ContactIn, DiscardIn, MemoIn};
-use crate::{customers, leads, pre_leads};
+use crate::{customers, duplicates, leads, pre_leads};
 
 #[derive(Debug)]
 pub enum Command {
@@ -170,7 +170,15 @@ pub fn binding(kind: EventKind) -> Binding {
 }
 
 /// Applies the command inside the caller's transaction and returns what changed.
+/// Runs the command's change, then matches the records it created or whose e-mail or phone it may
+/// have changed against the others (possible duplicates), in the same transaction.
 pub async fn execute(conn: &mut WriteConn, command: Command, ctx: &EventContext) -> Result<Change, StoreError> {
+    let change = apply(conn, command, ctx).await?;
+    duplicates::after(conn, &change).await?;
+    Ok(change)
+}
+
+async fn apply(conn: &mut WriteConn, command: Command, ctx: &EventContext) -> Result<Change, StoreError> {
     match command {
         Command::NewInquiry(input) => pre_leads::store::create(conn, input, ctx).await,
         Command::PreLeadUpdate(PreLeadId(id), patch) => pre_leads::store::update(conn, id, patch, ctx).await,

@@ -15,6 +15,7 @@ mod input_refusals;
 mod logs;
 mod ops;
 mod pipeline_rules;
+mod reading;
 mod records;
 mod spec_examples;
 mod stored_fields;

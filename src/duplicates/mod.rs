@@ -1,0 +1,190 @@
+//! Possible duplicates (design §8): a new pre-lead, lead or customer, or one whose e-mail or phone
+//! changed, is matched against the pre-leads, leads and customers that are not discarded, by
+//! e-mail (trimmed, lower-case) and phone (digits only, at least 7), never against the records
+//! linked to it by a conversion. Matches are stored both ways, one row per matched value, in the
+//! transaction of the change; nothing is merged or refused, and the webhook's answer is unchanged.
+//! This module owns the normalised columns (`email_norm`, `phone_norm`) and `possible_duplicates`.
+
+use serde::Serialize;
+
+use crate::args;
+use crate::changes::Change;
+use crate::db::{DbError, Fetch, WriteConn};
+use crate::domain::{time, EntityType};
+use crate::records::{self, Customer, Lead, PreLead};
+
+/// Phones with fewer digits than this are not matched (extensions, partial numbers).
+pub const MIN_PHONE_DIGITS: usize = 7;
+
+/// One possible duplicate of a record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PossibleDuplicate {
+    /// `pre_lead`, `lead` or `customer`.
+    #[schema(example = "lead")]
+    pub entity_type: String,
+    #[schema(example = 42)]
+    pub id: i64,
+    /// `email` or `phone`.
+    #[schema(example = "email")]
+    pub matched_on: String,
+}
+
+/// Trimmed and lower-case; `None` when blank.
+pub fn normalise_email(email: &str) -> Option<String> {
+    Some(email.trim().to_lowercase()).filter(|e| !e.is_empty())
+}
+
+/// Digits only; `None` when there are none.
+pub fn normalise_phone(phone: &str) -> Option<String> {
+    Some(phone.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|p| !p.is_empty())
+}
+
+fn table(entity: EntityType) -> &'static str {
+    match entity {
+        EntityType::PreLead => "pre_leads",
+        EntityType::Lead => "leads",
+        EntityType::Customer => "customers",
+    }
+}
+
+/// The record's e-mail, phone, and the records linked to it by a conversion.
+async fn identity(
+    conn: &mut WriteConn,
+    entity: EntityType,
+    id: i64,
+) -> Result<Option<(Option<String>, Option<String>, Vec<(EntityType, i64)>)>, DbError> {
+    use EntityType as E;
+    let found = match entity {
+        E::PreLead => records::load::<PreLead>(conn, id).await?.map(|r| {
+            let links = [(E::Lead, r.lead_id), (E::Customer, r.customer_id)];
+            (r.email, r.phone, links)
+        }),
+        E::Lead => records::load::<Lead>(conn, id).await?.map(|r| {
+            let links = [(E::PreLead, r.pre_lead_id), (E::Customer, r.customer_id)];
+            (r.email, r.phone, links)
+        }),
+        E::Customer => records::load::<Customer>(conn, id).await?.map(|r| {
+            let links = [(E::PreLead, r.pre_lead_id), (E::Lead, r.lead_id)];
+            (r.email, r.phone, links)
+        }),
+    };
+    Ok(found.map(|(email, phone, links)| {
+        let linked = links.into_iter().filter_map(|(kind, id)| id.map(|id| (kind, id))).collect();
+        (email, phone, linked)
+    }))
+}
+
+/// Refreshes the records a change created or may have given a new e-mail or phone.
+pub async fn after(conn: &mut WriteConn, change: &Change) -> Result<(), DbError> {
+    let (entity, id) = match change {
+        Change::PreLeadCreated { id } | Change::PreLeadUpdated { id } => (EntityType::PreLead, *id),
+        Change::LeadCreated { id } | Change::LeadUpdated { id } => (EntityType::Lead, *id),
+        Change::PreLeadConverted { lead_id, .. } => (EntityType::Lead, *lead_id),
+        Change::LeadConverted { customer_id, .. } => (EntityType::Customer, *customer_id),
+        _ => return Ok(()),
+    };
+    refresh(conn, entity, id).await
+}
+
+/// Brings the record's normalised e-mail and phone up to date and, when either changed (or the
+/// record is new), matches it again. Runs inside the caller's transaction.
+pub async fn refresh(conn: &mut WriteConn, entity: EntityType, id: i64) -> Result<(), DbError> {
+    let Some((email, phone, linked)) = identity(conn, entity, id).await? else { return Ok(()) };
+    let email = email.as_deref().and_then(normalise_email);
+    let phone = phone.as_deref().and_then(normalise_phone);
+    let table = table(entity);
+    let stored =
+        conn.fetch_one(&format!("select email_norm, phone_norm from {table} where id = $1"), args![id]).await?;
+    if stored.get::<Option<String>>(0)? == email && stored.get::<Option<String>>(1)? == phone {
+        return Ok(());
+    }
+    conn.execute(
+        &format!("update {table} set email_norm = $1, phone_norm = $2 where id = $3"),
+        args![email.clone(), phone.clone(), id],
+    )
+    .await?;
+    rematch(conn, entity, id, email, phone, &linked).await
+}
+
+async fn rematch(
+    conn: &mut WriteConn,
+    entity: EntityType,
+    id: i64,
+    email: Option<String>,
+    phone: Option<String>,
+    linked: &[(EntityType, i64)],
+) -> Result<(), DbError> {
+    let kind = entity.as_str();
+    conn.execute(
+        "delete from possible_duplicates where (entity_type = $1 and entity_id = $2) or (other_type = $1 and other_id = $2)",
+        args![kind, id],
+    )
+    .await?;
+    let phone = phone.filter(|p| p.len() >= MIN_PHONE_DIGITS);
+    let now = time::now();
+    for other in [EntityType::PreLead, EntityType::Lead, EntityType::Customer] {
+        for (matched_on, value) in [("email", &email), ("phone", &phone)] {
+            let Some(value) = value else { continue };
+            let self_id = if other == entity { id } else { 0 };
+            let (sql, args) = if other == EntityType::Customer {
+                (
+                    format!("select id from customers where {matched_on}_norm = $1 and id <> $2"),
+                    args![value.clone(), self_id],
+                )
+            } else {
+                let sql = format!(
+                    "select id from {} where {matched_on}_norm = $1 and id <> $2 and is_discarded = $3",
+                    table(other)
+                );
+                (sql, args![value.clone(), self_id, false])
+            };
+            let found = conn.fetch_all(&sql, args).await?;
+            for row in found {
+                let other_id: i64 = row.get(0)?;
+                if linked.contains(&(other, other_id)) {
+                    continue;
+                }
+                for (a, a_id, b, b_id) in [(kind, id, other.as_str(), other_id), (other.as_str(), other_id, kind, id)] {
+                    conn.execute(
+                        "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, \
+                         created_at) values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
+                        args![a, a_id, b, b_id, matched_on, now.clone()],
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A record's possible duplicates, by type and id.
+pub async fn of(
+    conn: &mut (impl Fetch + ?Sized),
+    entity: EntityType,
+    id: i64,
+) -> Result<Vec<PossibleDuplicate>, DbError> {
+    let rows = conn
+        .fetch_rows(
+            "select other_type, other_id, matched_on from possible_duplicates where entity_type = $1 and entity_id = $2 \
+             order by other_type, other_id, matched_on",
+            args![entity.as_str(), id],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| Ok(PossibleDuplicate { entity_type: row.get(0)?, id: row.get(1)?, matched_on: row.get(2)? }))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e_mail_and_phone_are_normalised() {
+        assert_eq!(normalise_email("  John.Doe@Example.COM "), Some("john.doe@example.com".into()));
+        assert_eq!(normalise_email("   "), None);
+        assert_eq!(normalise_phone("+1 (555) 010-0199"), Some("15550100199".into()));
+        assert_eq!(normalise_phone("n/a"), None);
+    }
+}

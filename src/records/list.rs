@@ -1,0 +1,259 @@
+//! Lists of pre-leads, leads and customers: the filters of design §8 checked into SQL, keyset
+//! paging newest first (`id` descending), and `sort=updated_at` for syncing integrations (oldest
+//! change first, resuming after the last change answered, answering only changes older than the
+//! settle window so that one committing late is not skipped).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::Record;
+use crate::db::{Fetch, Value};
+use crate::domain::values::{Priority, Source};
+use crate::domain::{time, EntityType};
+use crate::http::error::AppError;
+use crate::http::query::{self, Cursor};
+
+const PRE_LEAD_STATUSES: &[&str] =
+    &["new", "contacted", "working", "qualified", "on_hold", "closed_not_converted", "converted"];
+const LEAD_STATUSES: &[&str] = &["new", "contacted", "qualified", "proposal_sent", "negotiation", "won", "lost"];
+const NEWEST: &str = "id";
+const UPDATED: &str = "updated_at";
+
+/// The parameters a list of this kind takes.
+fn parameters(entity: EntityType) -> &'static [&'static str] {
+    match entity {
+        EntityType::PreLead => &[
+            "limit",
+            "cursor",
+            "sort",
+            "status",
+            "source",
+            "discarded",
+            "has_duplicates",
+            "created_since",
+            "created_until",
+            "updated_since",
+            "q",
+        ],
+        EntityType::Lead => &[
+            "limit",
+            "cursor",
+            "sort",
+            "status",
+            "source",
+            "priority",
+            "assigned_to",
+            "discarded",
+            "has_duplicates",
+            "created_since",
+            "created_until",
+            "updated_since",
+            "q",
+        ],
+        EntityType::Customer => {
+            &["limit", "cursor", "sort", "has_duplicates", "created_since", "created_until", "updated_since", "q"]
+        }
+    }
+}
+
+/// A checked list query: the `where` conditions on `r` with their values, the order, and paging.
+#[derive(Debug)]
+pub struct ListQuery {
+    pub limit: i64,
+    pub by_update: bool,
+    cursor: Option<String>,
+    conditions: Vec<String>,
+    args: Vec<Value>,
+}
+
+impl ListQuery {
+    fn push(&mut self, condition: impl FnOnce(usize) -> String, value: Value) {
+        self.args.push(value);
+        let n = self.args.len();
+        self.conditions.push(condition(n));
+    }
+}
+
+/// `%`, `_` and the escape character itself matched literally by `like … escape '\'`.
+fn like_prefix(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppError> {
+    let known = parameters(entity);
+    let mut query = ListQuery {
+        limit: query::DEFAULT_LIMIT,
+        by_update: false,
+        cursor: None,
+        conditions: Vec::new(),
+        args: Vec::new(),
+    };
+    for (name, value) in query::pairs(raw)? {
+        if !known.contains(&name.as_str()) {
+            return Err(query::unknown(&name, known));
+        }
+        match name.as_str() {
+            "limit" => query.limit = query::limit(&value)?,
+            "cursor" => query.cursor = Some(value),
+            "sort" => query.by_update = query::one_of("sort", &value, &["created_at", "updated_at"])? == UPDATED,
+            "status" => {
+                let allowed = if entity == EntityType::Lead { LEAD_STATUSES } else { PRE_LEAD_STATUSES };
+                let status = query::one_of("status", &value, allowed)?;
+                query.push(|n| format!("r.lead_status = ${n}"), status.into());
+            }
+            "source" => {
+                let source = query::one_of("source", &value, Source::ALLOWED)?;
+                query.push(|n| format!("r.source = ${n}"), source.into());
+            }
+            "priority" => {
+                let priority = query::one_of("priority", &value, Priority::ALLOWED)?;
+                query.push(|n| format!("r.priority = ${n}"), priority.into());
+            }
+            "assigned_to" => {
+                let assigned = query::whole("assigned_to", &value, i64::MIN, i64::MAX)?;
+                query.push(|n| format!("r.assigned_to = ${n}"), assigned.into());
+            }
+            "discarded" => {
+                let discarded = query::flag("discarded", &value)?;
+                query.push(|n| format!("r.is_discarded = ${n}"), discarded.into());
+            }
+            "has_duplicates" => {
+                let wanted = query::flag("has_duplicates", &value)?;
+                let kind = entity.as_str();
+                let not = if wanted { "" } else { "not " };
+                query.conditions.push(format!(
+                    "{not}exists (select 1 from possible_duplicates d where d.entity_type = '{kind}' and d.entity_id = r.id)"
+                ));
+            }
+            "created_since" => {
+                let at = query::instant("created_since", &value)?;
+                query.push(|n| format!("r.created_at >= ${n}"), at.into());
+            }
+            "created_until" => {
+                let at = query::instant("created_until", &value)?;
+                query.push(|n| format!("r.created_at < ${n}"), at.into());
+            }
+            "updated_since" => {
+                let at = query::instant("updated_since", &value)?;
+                query.push(|n| format!("r.updated_at >= ${n}"), at.into());
+            }
+            "q" => q_condition(&mut query, &value)?,
+            _ => unreachable!("every known parameter is matched"),
+        }
+    }
+    Ok(query)
+}
+
+/// `q`: a prefix of the e-mail, the last name or the company name (case-insensitive), or of the
+/// phone's digits when `q` looks like a phone number.
+fn q_condition(query: &mut ListQuery, value: &str) -> Result<(), AppError> {
+    let text = value.trim().to_lowercase();
+    if text.is_empty() {
+        return Err(AppError::invalid_field("q", "q must not be blank"));
+    }
+    let pattern = like_prefix(&text);
+    query.args.push(pattern.into());
+    let p = query.args.len();
+    let mut parts = vec![
+        format!("r.email_norm like ${p} escape '\\'"),
+        format!("lower(r.last_name) like ${p} escape '\\'"),
+        format!("lower(r.company_name) like ${p} escape '\\'"),
+    ];
+    let phone_like =
+        text.chars().any(|c| c.is_ascii_digit()) && text.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if phone_like {
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        query.args.push(format!("{digits}%").into());
+        parts.push(format!("r.phone_norm like ${} escape '\\'", query.args.len()));
+    }
+    query.conditions.push(format!("({})", parts.join(" or ")));
+    Ok(())
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page. With `sort=updated_at` it is
+    /// always given (where to resume polling), and a page shorter than `limit` means "caught up".
+    pub next_cursor: Option<String>,
+}
+
+/// One page of `R` for `query`. `settle` holds back changes younger than it in sync order.
+pub async fn page<R: Record>(
+    conn: &mut (impl Fetch + ?Sized),
+    mut query: ListQuery,
+    settle: Duration,
+) -> Result<Page<R>, AppError> {
+    let order = if query.by_update { UPDATED } else { NEWEST };
+    let cursor = match &query.cursor {
+        Some(text) => Some(Cursor::decode(text, order, if query.by_update { 2 } else { 1 })?),
+        None => None,
+    };
+    if query.by_update {
+        let settled = time::format(chrono::Utc::now() - settle);
+        query.push(|n| format!("r.updated_at < ${n}"), settled.into());
+        if let Some(cursor) = &cursor {
+            let at = cursor.keys[0].clone();
+            let id = cursor.id(1)?;
+            query.args.push(at.into());
+            query.args.push(id.into());
+            let (a, i) = (query.args.len() - 1, query.args.len());
+            query.conditions.push(format!("(r.updated_at > ${a} or (r.updated_at = ${a} and r.id > ${i}))"));
+        }
+    } else if let Some(cursor) = &cursor {
+        let id = cursor.id(0)?;
+        query.push(|n| format!("r.id < ${n}"), id.into());
+    }
+    let clause =
+        if query.conditions.is_empty() { String::new() } else { format!("where {}", query.conditions.join(" and ")) };
+    let sort = if query.by_update { "r.updated_at, r.id" } else { "r.id desc" };
+    let tail = format!("{clause} order by {sort} limit {}", query.limit + 1);
+    let mut items: Vec<R> = super::load_where(conn, &tail, query.args).await?;
+    let more = items.len() as i64 > query.limit;
+    items.truncate(query.limit as usize);
+    let last = items.last().map(|r| {
+        if query.by_update {
+            Cursor::new(order, vec![r.updated_at().to_string(), r.id().to_string()])
+        } else {
+            Cursor::new(order, vec![r.id().to_string()])
+        }
+    });
+    let next_cursor = match (query.by_update, more) {
+        (true, _) => last.or(cursor).map(|c| c.encode()),
+        (false, true) => last.map(|c| c.encode()),
+        (false, false) => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_and_the_escape_are_literal() {
+        assert_eq!(like_prefix("50%_off\\"), "50\\%\\_off\\\\%");
+        assert_eq!(like_prefix("o'brien"), "o'brien%");
+    }
+
+    #[test]
+    fn parameters_are_checked_per_kind() {
+        let err = parse(EntityType::Customer, Some("priority=high")).unwrap_err();
+        assert_eq!(err.body().field.as_deref(), Some("priority"));
+        let err = parse(EntityType::PreLead, Some("status=won")).unwrap_err();
+        assert_eq!(err.body().field.as_deref(), Some("status"));
+        assert!(parse(EntityType::Lead, Some("status=won&priority=HIGH&assigned_to=3&q=ac")).is_ok());
+        let err = parse(EntityType::Lead, Some("q=%20")).unwrap_err();
+        assert_eq!(err.body().field.as_deref(), Some("q"));
+    }
+}
