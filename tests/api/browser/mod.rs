@@ -224,6 +224,17 @@ impl Browser {
         self.client.issue_cmd(Cdp("Emulation.setDeviceMetricsOverride", params)).await.expect("set the viewport");
     }
 
+    /// Emulates the operating system's dark (or light) colour scheme.
+    pub async fn color_scheme(&self, scheme: &str) {
+        let params = json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]});
+        self.client.issue_cmd(Cdp("Emulation.setEmulatedMedia", params)).await.expect("emulate the colour scheme");
+    }
+
+    /// A JavaScript expression's value in the page.
+    pub async fn eval(&self, expression: &str) -> Value {
+        self.client.execute(&format!("return {expression};"), vec![]).await.expect(expression)
+    }
+
     /// Ends the session and fails the test on any error the page logged.
     pub async fn finish(mut self) {
         self.collect_errors().await;

@@ -76,5 +76,11 @@ async fn opens_without_sign_in_when_no_token_is_set(engine: Engine) {
     browser.wait_text("#banner", "No admin token is set").await;
     browser.wait_text("#view-overview", "Nothing has arrived yet").await;
     assert!(!browser.find("#sign-out").await.is_displayed().await.unwrap(), "nothing to sign out of");
+    let background = "getComputedStyle(document.body).backgroundColor";
+    let light = browser.eval(background).await;
+    browser.color_scheme("dark").await;
+    let dark = browser.eval(background).await;
+    assert_eq!((light.as_str(), dark.as_str()), (Some("rgb(246, 247, 249)"), Some("rgb(15, 19, 24)")));
+    browser.screenshots("overview-empty-dark", "#view-overview").await;
     browser.finish().await;
 }
