@@ -28,6 +28,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("dom.js", JS),
     asset!("overview.js", JS),
     asset!("logs.js", JS),
+    asset!("records.js", JS),
     asset!("icon.svg", "image/svg+xml"),
 ];
 

@@ -5,10 +5,12 @@ import { api, ApiError, auth } from './api.js';
 import { h } from './dom.js';
 import * as overview from './overview.js';
 import * as logs from './logs.js';
+import * as records from './records.js';
 
 const VIEWS = [
   { path: 'overview', label: 'Overview', module: overview },
   { path: 'logs', label: 'Logs', module: logs },
+  { path: 'records', label: 'Records', module: records },
 ];
 
 const main = document.getElementById('main');

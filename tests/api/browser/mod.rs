@@ -141,6 +141,14 @@ impl Browser {
         self.client.goto(&format!("{}/dashboard{hash}", self.base)).await.expect("open the dashboard");
     }
 
+    /// Opens the dashboard and signs in with `token`.
+    pub async fn sign_in(&mut self, token: &str) {
+        self.open("").await;
+        self.type_into("#token", token).await;
+        self.click("#sign-in button[type=submit]").await;
+        self.find("#view-overview").await;
+    }
+
     /// Moves within the page (no reload), as a click on a link would.
     pub async fn go(&mut self, hash: &str) {
         self.client.execute("window.location.hash = arguments[0];", vec![json!(hash)]).await.expect("navigate");

@@ -8,7 +8,11 @@ use crate::on_both_engines;
 
 const TOKEN: &str = "dashboard-test-token";
 
-on_both_engines!(signs_in_and_follows_webhooks_through_overview_and_logs, opens_without_sign_in_when_no_token_is_set);
+on_both_engines!(
+    signs_in_and_follows_webhooks_through_overview_and_logs,
+    opens_without_sign_in_when_no_token_is_set,
+    finds_a_lead_by_email_and_opens_its_record
+);
 
 async fn signs_in_and_follows_webhooks_through_overview_and_logs(engine: Engine) {
     let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
@@ -82,5 +86,33 @@ async fn opens_without_sign_in_when_no_token_is_set(engine: Engine) {
     let dark = browser.eval(background).await;
     assert_eq!((light.as_str(), dark.as_str()), (Some("rgb(246, 247, 249)"), Some("rgb(15, 19, 24)")));
     browser.screenshots("overview-empty-dark", "#view-overview").await;
+    browser.finish().await;
+}
+
+async fn finds_a_lead_by_email_and_opens_its_record(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
+    else {
+        return;
+    };
+    let pre_lead = app.create_pre_lead().await;
+    let converted =
+        app.post(&format!("/incoming/pre-lead/{pre_lead}/convert"), &json!({"data": {"priority": "high"}})).await;
+    assert_eq!(converted.status, 200, "{}", converted.text);
+    let lead = converted.body["data"]["lead_id"].as_i64().unwrap();
+    let email = crate::helpers::example_request("new_inquiry")["data"]["email"].as_str().unwrap().to_string();
+    let Some(mut browser) = Browser::start(&app.address).await else { return };
+    browser.sign_in(TOKEN).await;
+    browser.go("#/records?type=lead").await;
+    browser.find("#record-table").await;
+    browser.type_into("#record-search input[name=q]", &email).await;
+    browser.click("#record-search button[type=submit]").await;
+    browser.wait_text("#record-table", &email).await;
+    browser.screenshots("records", "#record-table").await;
+    browser.click(&format!("#record-table a[href='#/records/lead/{lead}']")).await;
+    browser.wait_text("#status-history", "new").await;
+    browser.wait_text("#record-links", &format!("Pre-lead {pre_lead}")).await;
+    browser.screenshots("record", "#status-history").await;
+    browser.click("#record-links a").await;
+    browser.wait_text("#view-records h1", &format!("Pre-lead {pre_lead}")).await;
     browser.finish().await;
 }
