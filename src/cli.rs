@@ -98,6 +98,8 @@ struct Settings {
     #[arg(long, env = "CRM_SQLITE_SYNCHRONOUS", default_value = "normal", global = true,
           value_parser = named("CRM_SQLITE_SYNCHRONOUS", setting::one_of::<SqliteSynchronous>))]
     sqlite_synchronous: SqliteSynchronous,
+    #[command(flatten)]
+    delivery: crate::outgoing::settings::DeliverySettings,
 }
 
 fn setting_error(env: &str, flag: &str, message: impl std::fmt::Display) -> String {
@@ -168,6 +170,7 @@ impl Settings {
             insecure_open_admin: self.insecure_open_admin,
             max_connections: self.max_connections,
             settle_window: crate::config::SETTLE_WINDOW,
+            delivery: self.delivery.into_config()?,
         })
     }
 }

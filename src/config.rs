@@ -77,6 +77,8 @@ pub struct Config {
     /// this are not yet answered to `sort=updated_at` syncs, nor folded into traffic rollups, so
     /// neither skips a change that commits late.
     pub settle_window: Duration,
+    /// Outgoing webhooks: retry schedule, timeout, concurrency, private addresses.
+    pub delivery: crate::outgoing::DeliveryConfig,
 }
 
 impl Config {
@@ -98,6 +100,7 @@ impl Config {
             insecure_open_admin: false,
             max_connections: 4096,
             settle_window: SETTLE_WINDOW,
+            delivery: crate::outgoing::DeliveryConfig::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod leads;
 pub mod logs;
 pub mod metrics;
 pub mod openapi;
+pub mod outgoing;
 pub mod pre_leads;
 pub mod records;
 pub mod related;

@@ -23,7 +23,7 @@ use crate::startup::API_BASE;
 use crate::state::AppState;
 use crate::webhook::idempotency::{MAX_KEY_LEN, RETENTION_HOURS};
 use crate::webhook::signature::TOLERANCE_SECONDS;
-use crate::{health, logs, records, webhook};
+use crate::{health, logs, outgoing, records, webhook};
 
 /// The document's introduction. Its limits are the constants the server enforces.
 fn description() -> String {
@@ -98,11 +98,14 @@ fn base() -> OpenApi {
 /// The document served at `/openapi.json`: the base, then each module's part, mounted where its
 /// router is (see the module docs).
 pub fn document() -> OpenApi {
-    base()
+    let mut document = base()
         .nest(API_BASE, webhook::openapi())
         .nest(API_BASE, logs::openapi())
+        .nest(API_BASE, outgoing::openapi())
         .merge_from(records::api::openapi())
-        .merge_from(health::openapi())
+        .merge_from(health::openapi());
+    outgoing::openapi::add_webhooks(&mut document);
+    document
 }
 
 /// `/openapi.json` and Swagger UI at `/docs`, both served from the binary.

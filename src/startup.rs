@@ -17,11 +17,12 @@ use crate::config::{Config, LogFormat};
 use crate::db::Db;
 use crate::http::{self, admin, client_ip, metrics, rate_limit};
 use crate::metrics::Metrics;
+use crate::outgoing::Outgoing;
 use crate::state::AppState;
 use crate::tasks::Tasks;
 use crate::webhook::idempotency;
 use crate::webhook::signature::Verifier;
-use crate::{dashboard, health, logs, openapi, records, webhook};
+use crate::{dashboard, health, logs, openapi, outgoing, records, webhook};
 
 pub use crate::http::API_BASE;
 
@@ -52,12 +53,15 @@ pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Appl
     let db = Db::connect_with(&config, &tasks).await?;
     let limiter = new_limiter(config.rate_limit_per_minute);
     let signature_failures = new_limiter(config.signature_failures_per_minute);
+    let outgoing = Outgoing::new(config.delivery.clone(), &metrics)?;
+    outgoing.start_worker(db.clone(), &tasks).await?;
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),
         verifier: Arc::new(verifier),
         metrics: metrics.clone(),
         signature_failures: signature_failures.clone(),
+        outgoing,
     };
     start_tasks(&tasks, &state, limiter.clone(), signature_failures);
     let max_connections = state.config.max_connections;
@@ -115,6 +119,7 @@ pub fn router(state: AppState, limiter: Option<Arc<rate_limit::RateLimiter>>) ->
     let api = Router::new()
         .merge(webhooks)
         .merge(logs::router().route_layer(admin()))
+        .merge(outgoing::router().route_layer(admin()))
         .method_not_allowed_fallback(http::method_not_allowed);
     Router::new()
         .nest(API_BASE, api)

@@ -86,6 +86,19 @@ fn it_has_exactly_the_served_paths() {
     for path in ["/incoming", "/logs", "/logs/{log_id}"] {
         expected.insert(format!("{API_BASE}{path}"));
     }
+    for path in [
+        "/subscriptions",
+        "/subscriptions/{subscription_id}",
+        "/subscriptions/{subscription_id}/secret",
+        "/subscriptions/{subscription_id}/rotate-secret",
+        "/subscriptions/{subscription_id}/test",
+        "/subscriptions/{subscription_id}/recover",
+        "/deliveries",
+        "/deliveries/{delivery_id}",
+        "/deliveries/{delivery_id}/retry",
+    ] {
+        expected.insert(format!("{API_BASE}{path}"));
+    }
     for path in ["/healthz", "/readyz", "/metrics"] {
         expected.insert(path.to_string());
     }
@@ -94,7 +107,7 @@ fn it_has_exactly_the_served_paths() {
         expected.insert(format!("/api/v1/{records}/{{id}}"));
     }
     assert_eq!(paths, expected);
-    assert_eq!(paths.len(), 28);
+    assert_eq!(paths.len(), 37);
     // The dashboard's page, its assets and the `/` redirect are served but are not API: they are
     // left out of the document on purpose.
     for route in crate::dashboard::ROUTES {

@@ -21,6 +21,7 @@ use crate::domain::{time, EntityType, EventContext, LeadId, PreLeadId, StoreErro
 use crate::events::EventKind;
 use crate::http::error::AppError;
 use crate::logs::store::{self as log_store, NewLog};
+use crate::outgoing;
 use crate::state::AppState;
 
 /// Longest event name copied from a rejected request into its log row.
@@ -52,6 +53,8 @@ struct Answer {
     status: StatusCode,
     body: String,
     replayed: bool,
+    /// An outgoing event was committed with the change (the delivery worker is woken).
+    queued_event: bool,
 }
 
 impl IntoResponse for Answer {
@@ -188,12 +191,18 @@ fn id_from_data(kind: EventKind, entity: EntityType, data: &Value) -> Result<i64
 }
 
 async fn apply(state: &AppState, prepared: Prepared, log: NewLog, started: Instant) -> Response {
+    let first_delay = state.outgoing.config().retry_schedule.first().copied().unwrap_or_default();
     let result = state
         .db
-        .write(move |conn| Box::pin(async move { run_in_transaction(conn, prepared, log, started).await }))
+        .write(move |conn| Box::pin(async move { run_in_transaction(conn, prepared, log, started, first_delay).await }))
         .await;
     match result {
-        Ok(answer) => answer.into_response(),
+        Ok(answer) => {
+            if answer.queued_event {
+                state.outgoing.wake();
+            }
+            answer.into_response()
+        }
         Err(err) => AppError::from(err).into_response(),
     }
 }
@@ -205,6 +214,7 @@ async fn run_in_transaction(
     prepared: Prepared,
     mut log: NewLog,
     started: Instant,
+    first_delay: std::time::Duration,
 ) -> Result<Answer, StoreError> {
     let Prepared { command, ctx, idempotency } = prepared;
     let mut change = conn.begin().await?;
@@ -212,7 +222,7 @@ async fn run_in_transaction(
         if let Some(key) = &idempotency {
             if let Some(stored) = idempotency::claim(&mut change, key).await? {
                 let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-                return Ok(Answer { status, body: stored.body, replayed: true });
+                return Ok(Answer { status, body: stored.body, replayed: true, queued_event: false });
             }
         }
         let done = command::execute(&mut change, command, &ctx).await?;
@@ -224,7 +234,12 @@ async fn run_in_transaction(
         let (entity, entity_id) = done.entity();
         log.entity_type = Some(entity.as_str());
         log.entity_id = Some(entity_id);
-        Ok::<_, AppError>(Answer { status: StatusCode::OK, body, replayed: false })
+        // The outgoing event commits with the change, or neither does.
+        let event = outgoing::events::from_change(&mut change, &done).await?;
+        if let Some(event) = &event {
+            outgoing::outbox::record(&mut change, event, first_delay).await?;
+        }
+        Ok::<_, AppError>(Answer { status: StatusCode::OK, body, replayed: false, queued_event: event.is_some() })
     }
     .await;
     match result {
@@ -266,7 +281,7 @@ async fn reject(state: &AppState, err: AppError, mut log: NewLog, raw: Option<By
 
 fn error_answer(err: &AppError) -> Answer {
     let body = serde_json::to_string(&err.body()).unwrap_or_else(|_| r#"{"detail":"Internal server error"}"#.into());
-    Answer { status: err.status(), body, replayed: false }
+    Answer { status: err.status(), body, replayed: false, queued_event: false }
 }
 
 fn finish(log: &mut NewLog, status: StatusCode, body: &str, error: Option<String>, started: Instant) {

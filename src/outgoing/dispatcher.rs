@@ -1,0 +1,226 @@
+//! The delivery worker: claims due deliveries as leases (one short write), sends each outside any
+//! transaction with at most `CRM_DELIVERY_CONCURRENCY` in flight, and records every attempt with
+//! the delivery's next state — delivered on a 2xx, else the next attempt after the schedule's delay
+//! (±20 % jitter, at least a 429/503's `Retry-After`), `dead` after the last. `410 Gone` disables
+//! the subscription, and so do five days of failures. It polls, and is woken early by commits
+//! that queue deliveries; stopping it waits for the attempts in flight.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use super::lease::{self, Claimed, Completion};
+use super::metrics::{DeliveryMetrics, Reached};
+use super::sender::{Outbound, Outcome, Sender};
+use super::settings::DeliveryConfig;
+use crate::db::{Db, Engine};
+use crate::domain::error::StoreError;
+use crate::domain::{time, EntityType};
+use crate::logs::store::NewLog;
+use crate::tasks::{Shutdown, Tasks};
+
+/// How long the worker sleeps when nothing woke it.
+const POLL: Duration = Duration::from_millis(250);
+/// How often the queue depth gauge is refreshed.
+const DEPTH_EVERY: Duration = Duration::from_secs(1);
+/// A subscription failing this long is disabled.
+const FAILING_LIMIT: chrono::Duration = chrono::Duration::days(5);
+
+/// What the worker and the routes share.
+pub struct Shared {
+    pub config: DeliveryConfig,
+    pub sender: Sender,
+    pub metrics: DeliveryMetrics,
+    pub wake: Notify,
+}
+
+/// Starts the worker as the task `delivery_worker`. On SQLite, where one instance owns the
+/// database, leases left by a killed process are taken back first.
+pub async fn start(db: Db, shared: Arc<Shared>, tasks: &Tasks) -> anyhow::Result<()> {
+    if db.engine() == Engine::Sqlite {
+        let released = db.write(|conn| Box::pin(async move { Ok(lease::release_all(conn).await?) })).await;
+        match released {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deliveries = n, "took back the delivery leases of the previous run"),
+            Err(err) => anyhow::bail!("cannot take back delivery leases: {err}"),
+        }
+    }
+    tasks.spawn("delivery_worker", move |shutdown| run(db, shared, shutdown));
+    Ok(())
+}
+
+/// Claims and sends until shutdown, then waits for the attempts in flight.
+async fn run(db: Db, shared: Arc<Shared>, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    let mut depth_at = tokio::time::Instant::now();
+    loop {
+        while in_flight.try_join_next().is_some() {}
+        if depth_at.elapsed() >= DEPTH_EVERY {
+            depth_at = tokio::time::Instant::now();
+            if let Ok(depth) = lease::queue_depth(db.pool()).await {
+                shared.metrics.set_queue_depth(depth);
+            }
+        }
+        let free = shared.config.concurrency.saturating_sub(in_flight.len());
+        if free > 0 {
+            match claim(&db, &shared, free, None).await {
+                Ok(batch) => {
+                    for claimed in batch {
+                        let (db, shared) = (db.clone(), shared.clone());
+                        in_flight.spawn(async move { attempt(&db, &shared, claimed).await });
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "cannot claim deliveries"),
+            }
+        }
+        tokio::select! {
+            biased;
+            () = shutdown.requested() => break,
+            Some(_) = in_flight.join_next(), if in_flight.len() >= shared.config.concurrency => {}
+            _ = shared.wake.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+    while in_flight.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Claims up to `limit` due deliveries (or the one `only`).
+pub async fn claim(db: &Db, shared: &Shared, limit: usize, only: Option<i64>) -> Result<Vec<Claimed>, StoreError> {
+    let now = chrono::Utc::now();
+    let now_text = time::format(now);
+    if only.is_none() && !lease::any_due(db.pool(), &now_text).await? {
+        return Ok(Vec::new());
+    }
+    let until = time::format(now + chrono::Duration::from_std(shared.config.lease()).unwrap_or_default());
+    let engine = db.engine();
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    db.write(move |conn| Box::pin(async move { Ok(lease::claim(conn, engine, &now_text, &until, limit, only).await?) }))
+        .await
+}
+
+/// The URL as logged: without user info.
+fn loggable(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+fn entity(name: Option<&str>) -> Option<&'static str> {
+    [EntityType::PreLead, EntityType::Lead, EntityType::Customer]
+        .into_iter()
+        .map(EntityType::as_str)
+        .find(|known| Some(*known) == name)
+}
+
+/// `delay` ±20 %.
+fn jittered(delay: Duration) -> Duration {
+    delay.mul_f64(rand::rng().random_range(0.8..=1.2))
+}
+
+/// Sends one claimed delivery and records the attempt.
+pub async fn attempt(db: &Db, shared: &Shared, claimed: Claimed) {
+    let started_at = time::now();
+    let mut secrets = vec![claimed.secret.as_str()];
+    secrets.extend(claimed.previous_secret.as_deref());
+    let out = Outbound { url: &claimed.url, webhook_id: &claimed.webhook_id, body: &claimed.payload, secrets };
+    let sent = shared.sender.send(&out).await;
+    let now = chrono::Utc::now();
+    let number = claimed.attempts + 1;
+    let schedule = &shared.config.retry_schedule;
+    let gone = sent.status == Some(410);
+    let (status, next) = if sent.outcome == Outcome::Delivered {
+        ("delivered", now)
+    } else if gone || number >= schedule.len() as i64 {
+        ("dead", now)
+    } else {
+        let delay = jittered(schedule[number as usize]).max(sent.retry_after.unwrap_or_default());
+        ("pending", now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1)))
+    };
+    let log = NewLog {
+        direction: "outgoing",
+        event: Some(claimed.event_type.clone()),
+        method: "POST".into(),
+        path: loggable(&claimed.url),
+        request_headers: sent.logged_headers.clone(),
+        request_body: Some(claimed.payload.clone()),
+        response_status: sent.status.unwrap_or(0),
+        response_body: sent.response_body.clone(),
+        error_message: sent.error.clone(),
+        entity_type: entity(claimed.entity_type.as_deref()),
+        entity_id: claimed.entity_id,
+        idempotency_key: Some(claimed.webhook_id.clone()),
+        duration_ms: sent.duration.as_secs_f64() * 1000.0,
+        created_at: started_at.clone(),
+        processed_at: time::format(now),
+        ..NewLog::default()
+    };
+    let done = Completion {
+        delivery_id: claimed.id,
+        subscription_id: claimed.subscription_id,
+        token: claimed.token.clone(),
+        attempt: number,
+        started_at,
+        duration_ms: log.duration_ms,
+        status_code: sent.status.map(i64::from),
+        error: sent.error.clone(),
+        status,
+        next_attempt_at: time::format(next),
+        now: time::format(now),
+        disable: gone.then(|| "the receiver answered 410 Gone".to_string()),
+        failing_limit: time::format(now - FAILING_LIMIT),
+        log,
+    };
+    shared.metrics.attempt(sent.outcome);
+    let written = db.write(move |conn| Box::pin(async move { Ok(lease::complete(conn, &done).await?) })).await;
+    match written {
+        Ok((applied, disabled)) => {
+            if applied {
+                shared.metrics.reached(match status {
+                    "delivered" => Reached::Delivered,
+                    "dead" => Reached::Dead,
+                    _ => Reached::Retrying,
+                });
+                if status == "delivered" {
+                    if let Ok(created) = chrono::DateTime::parse_from_rfc3339(&claimed.event_created_at) {
+                        shared
+                            .metrics
+                            .latency((now - created.with_timezone(&chrono::Utc)).to_std().unwrap_or_default());
+                    }
+                }
+            }
+            if let Some(reason) = disabled {
+                tracing::warn!(subscription_id = claimed.subscription_id, reason, "subscription disabled");
+            }
+        }
+        Err(err) => tracing::error!(delivery_id = claimed.id, error = %err, "cannot record a delivery attempt"),
+    }
+    // The record's next delivery may be due now.
+    shared.wake.notify_one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_a_fifth() {
+        for _ in 0..1000 {
+            let d = jittered(Duration::from_secs(100)).as_secs_f64();
+            assert!((80.0..=120.0).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn logged_urls_lose_their_user_info() {
+        assert_eq!(loggable("https://user:pw@example.com/hook?x=1"), "https://example.com/hook?x=1");
+    }
+}

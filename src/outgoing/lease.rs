@@ -1,0 +1,226 @@
+//! The dispatcher's writes: claiming due deliveries as leases in one short statement, recording an
+//! attempt's result (its log row, its attempt row, the delivery's next state and the
+//! subscription's failure streak) in one transaction, and taking back leases at start.
+//!
+//! A delivery is due when it is pending, its time has come, no lease on it is in force, its
+//! subscription is enabled, and no earlier delivery about the same record to the same subscription
+//! is still pending. The lease predicate is repeated in the outer `where`, so the statement is
+//! safe on both engines; PostgreSQL adds `FOR UPDATE SKIP LOCKED` so that instances claiming at
+//! once take different rows instead of waiting for each other.
+
+use crate::args;
+use crate::db::{DbError, Engine, WriteConn};
+use crate::logs::store::{self as log_store, NewLog};
+
+/// A claimed delivery with everything an attempt needs.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub subscription_id: i64,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<i64>,
+    pub webhook_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub event_created_at: String,
+    pub url: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub token: String,
+}
+
+/// Leases up to `limit` due deliveries until `until`; `only` claims that one delivery if it is
+/// pending and free (the test route), whatever its time or its subscription's state.
+pub async fn claim(
+    conn: &mut WriteConn,
+    engine: Engine,
+    now: &str,
+    until: &str,
+    limit: i64,
+    only: Option<i64>,
+) -> Result<Vec<Claimed>, DbError> {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let free = "status = 'pending' and (locked_until is null or locked_until < $3)";
+    let changed = match only {
+        Some(id) => {
+            conn.execute(
+                &format!("update webhook_deliveries set locked_until = $1, lock_token = $2 where id = $4 and {free}"),
+                args![until, token.clone(), now, id],
+            )
+            .await?
+        }
+        None => {
+            let lock = if engine == Engine::Postgres { " for update of d skip locked" } else { "" };
+            let sql = format!(
+                "update webhook_deliveries set locked_until = $1, lock_token = $2 where id in (\
+                 select d.id from webhook_deliveries d join webhook_subscriptions s on s.id = d.subscription_id \
+                 where d.status = 'pending' and d.next_attempt_at <= $3 \
+                 and (d.locked_until is null or d.locked_until < $3) and s.disabled = $4 \
+                 and not exists (select 1 from webhook_deliveries p where p.status = 'pending' \
+                 and p.subscription_id = d.subscription_id and p.order_key = d.order_key and p.id < d.id) \
+                 order by d.next_attempt_at, d.id limit $5{lock}) and {free}"
+            );
+            conn.execute(&sql, args![until, token.clone(), now, false, limit]).await?
+        }
+    };
+    if changed == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = conn
+        .fetch_all(
+            "select d.id, d.attempts, d.subscription_id, d.entity_type, d.entity_id, e.event_id, e.event_type, \
+             e.payload, e.created_at, s.url, s.secret, \
+             case when s.previous_secret_expires_at > $2 then s.previous_secret end as previous_secret \
+             from webhook_deliveries d join outbox_events e on e.id = d.event_id \
+             join webhook_subscriptions s on s.id = d.subscription_id where d.lock_token = $1 order by d.id",
+            args![token.clone(), now],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Claimed {
+                id: row.get("id")?,
+                attempts: row.get("attempts")?,
+                subscription_id: row.get("subscription_id")?,
+                entity_type: row.get("entity_type")?,
+                entity_id: row.get("entity_id")?,
+                webhook_id: row.get("event_id")?,
+                event_type: row.get("event_type")?,
+                payload: row.get("payload")?,
+                event_created_at: row.get("created_at")?,
+                url: row.get("url")?,
+                secret: row.get("secret")?,
+                previous_secret: row.get("previous_secret")?,
+                token: token.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The state an attempt leaves its delivery in.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub delivery_id: i64,
+    pub subscription_id: i64,
+    pub token: String,
+    pub attempt: i64,
+    pub started_at: String,
+    pub duration_ms: f64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    /// `delivered`, `pending` (with `next_attempt_at`) or `dead`.
+    pub status: &'static str,
+    pub next_attempt_at: String,
+    pub now: String,
+    /// Disable the subscription with this reason (`410 Gone`).
+    pub disable: Option<String>,
+    /// A failure streak that began at or before this time disables the subscription.
+    pub failing_limit: String,
+    pub log: NewLog,
+}
+
+/// Writes the attempt. Returns whether the lease was still ours (the delivery's state was
+/// written) and the reason the subscription was disabled by this attempt, if it was.
+pub async fn complete(conn: &mut WriteConn, done: &Completion) -> Result<(bool, Option<String>), DbError> {
+    let mut change = conn.begin().await?;
+    let log_id = log_store::insert(&mut change, &done.log).await?;
+    change
+        .execute(
+            "insert into delivery_attempts (delivery_id, attempt, started_at, status_code, duration_ms, error, log_id) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                done.delivery_id,
+                done.attempt,
+                done.started_at.clone(),
+                done.status_code,
+                done.duration_ms,
+                done.error.clone(),
+                log_id
+            ],
+        )
+        .await?;
+    let delivered = done.status == "delivered";
+    let applied = change
+        .execute(
+            "update webhook_deliveries set status = $1, attempts = $2, next_attempt_at = $3, locked_until = null, \
+             lock_token = null, last_status_code = $4, last_error = $5, delivered_at = $6 \
+             where id = $7 and lock_token = $8",
+            args![
+                done.status,
+                done.attempt,
+                done.next_attempt_at.clone(),
+                done.status_code,
+                done.error.clone(),
+                delivered.then(|| done.now.clone()),
+                done.delivery_id,
+                done.token.clone()
+            ],
+        )
+        .await?
+        > 0;
+    let mut disabled = done.disable.clone();
+    if delivered {
+        change
+            .execute(
+                "update webhook_subscriptions set failing_since = null where id = $1 and failing_since is not null",
+                args![done.subscription_id],
+            )
+            .await?;
+    } else {
+        change
+            .execute(
+                "update webhook_subscriptions set failing_since = $1 where id = $2 and failing_since is null",
+                args![done.now.clone(), done.subscription_id],
+            )
+            .await?;
+        let streak = change
+            .fetch_optional(
+                "select failing_since from webhook_subscriptions where id = $1 and disabled = $2 and failing_since <= $3",
+                args![done.subscription_id, false, done.failing_limit.clone()],
+            )
+            .await?;
+        if disabled.is_none() && streak.is_some() {
+            disabled = Some("every delivery failed for 5 days".to_string());
+        }
+    }
+    if let Some(reason) = &disabled {
+        change
+            .execute(
+                "update webhook_subscriptions set disabled = $1, disabled_reason = $2, updated_at = $3 where id = $4",
+                args![true, reason.clone(), done.now.clone(), done.subscription_id],
+            )
+            .await?;
+    }
+    change.commit().await?;
+    Ok((applied, disabled))
+}
+
+/// A single SQLite instance is the only one delivering: every lease left by a killed process is
+/// taken back at start.
+pub async fn release_all(conn: &mut WriteConn) -> Result<u64, DbError> {
+    conn.execute(
+        "update webhook_deliveries set locked_until = null, lock_token = null where locked_until is not null",
+        Vec::new(),
+    )
+    .await
+}
+
+/// Pending deliveries now (the queue depth metric).
+pub async fn queue_depth(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query("select count(*) from webhook_deliveries where status = 'pending'").fetch_one(pool).await?.try_get(0)
+}
+
+/// Whether any delivery may be due now (a cheap read before a claim's write).
+pub async fn any_due(pool: &sqlx::AnyPool, now: &str) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "select 1 from webhook_deliveries where status = 'pending' and next_attempt_at <= $1 \
+         and (locked_until is null or locked_until < $1) limit 1",
+    )
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some())
+}

@@ -1,0 +1,86 @@
+//! The transactional outbox: an outgoing event is written by the same transaction as the change it
+//! describes, with one pending delivery per subscription that wants it. A rolled-back change
+//! leaves neither; the dispatcher finds committed deliveries by polling, and is woken early.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::types;
+use crate::args;
+use crate::db::columns::Columns;
+use crate::db::{DbError, WriteConn};
+use crate::domain::{time, EntityType};
+
+/// What happened, ready to be written: the §7 type, the record it is about (deliveries about one
+/// record go out in order), and `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingEvent {
+    pub event_type: &'static str,
+    pub entity: Option<(EntityType, i64)>,
+    pub data: Value,
+}
+
+fn new_event_id() -> String {
+    format!("msg_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn after(delay: Duration) -> String {
+    time::format(chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()))
+}
+
+/// Inserts the event row; returns its id.
+async fn insert_event(conn: &mut WriteConn, event: &OutgoingEvent, now: &str) -> Result<i64, DbError> {
+    let body = json!({"type": event.event_type, "timestamp": now, "data": event.data});
+    let mut row = Columns::new();
+    row.set("event_id", new_event_id())
+        .set("event_type", event.event_type)
+        .set("entity_type", event.entity.map(|(kind, _)| kind.as_str()))
+        .set("entity_id", event.entity.map(|(_, id)| id))
+        .set("payload", body.to_string())
+        .set("created_at", now);
+    row.insert(conn, "outbox_events").await
+}
+
+/// Writes `event` and a pending delivery for every enabled subscription whose filter takes it
+/// (the first attempt due after `first_delay`). Call it inside the change's transaction.
+pub async fn record(conn: &mut WriteConn, event: &OutgoingEvent, first_delay: Duration) -> Result<i64, DbError> {
+    let now = time::now();
+    let event_id = insert_event(conn, event, &now).await?;
+    let (entity_type, entity_id) = match event.entity {
+        Some((kind, id)) => (Some(kind.as_str()), Some(id)),
+        None => (None, None),
+    };
+    let order_key = event.entity.map(|(kind, id)| format!("{}:{id}", kind.as_str()));
+    // `events` is a JSON array of known type names; no name is another's LIKE pattern.
+    let pattern = format!("%\"{}\"%", event.event_type);
+    conn.execute(
+        "insert into webhook_deliveries (subscription_id, event_id, event_type, entity_type, entity_id, order_key, \
+         status, attempts, next_attempt_at, created_at) \
+         select id, $1, $2, $3, $4, $5, 'pending', 0, $6, $7 from webhook_subscriptions \
+         where disabled = $8 and (events is null or events like $9)",
+        args![event_id, event.event_type, entity_type, entity_id, order_key, after(first_delay), now, false, pattern],
+    )
+    .await?;
+    Ok(event_id)
+}
+
+/// A `ping` to one subscription, whatever its filter; returns the delivery's id.
+pub async fn insert_ping(conn: &mut WriteConn, subscription_id: i64, first_delay: Duration) -> Result<i64, DbError> {
+    let now = time::now();
+    let event =
+        OutgoingEvent { event_type: types::PING, entity: None, data: json!({"subscription_id": subscription_id}) };
+    let mut change = conn.begin().await?;
+    let event_id = insert_event(&mut change, &event, &now).await?;
+    let mut row = Columns::new();
+    row.set("subscription_id", subscription_id)
+        .set("event_id", event_id)
+        .set("event_type", types::PING)
+        .set("status", "pending")
+        .set("attempts", 0_i64)
+        .set("next_attempt_at", after(first_delay))
+        .set("created_at", now);
+    let id = row.insert(&mut change, "webhook_deliveries").await?;
+    change.commit().await?;
+    Ok(id)
+}

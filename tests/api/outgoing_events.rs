@@ -1,0 +1,125 @@
+//! Outgoing events from incoming changes: written with the change (none for a rolled-back change,
+//! an idempotent replay or a change that changed nothing), filtered by type, signed, and delivered
+//! in order per record while other records go ahead.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{example_request, Engine};
+use crate::on_both_engines;
+use crate::outgoing::{admin, app_with, subscribe};
+use crate::receiver::{Receiver, Reply};
+
+async fn changes_emit_signed_events_once_and_only_when_applied(engine: Engine) {
+    let Some(app) = app_with(engine, &[0]).await else { return };
+    let receiver = Receiver::start().await;
+    let (_, secret) = subscribe(&app, json!({"url": receiver.url})).await;
+    let (_, _) = subscribe(
+        &app,
+        json!({"url": receiver.url.replace("/hooks", "/leads-only"), "events": ["lead.status_changed"]}),
+    )
+    .await;
+    let lead = app.create_lead().await;
+    let replay = app
+        .post_raw(
+            "/incoming/lead/create",
+            example_request("new_lead").to_string().as_bytes(),
+            &[("idempotency-key", "k-1")],
+        )
+        .await;
+    assert_eq!(replay.status, 200);
+    let again = app
+        .post_raw(
+            "/incoming/lead/create",
+            example_request("new_lead").to_string().as_bytes(),
+            &[("idempotency-key", "k-1")],
+        )
+        .await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let missing = app.post("/incoming/lead/999999/update", &json!({"data": {"notes": "x"}})).await;
+    assert_eq!(missing.status, 404);
+    app.post(&format!("/incoming/lead/{lead}/discard"), &json!({"data": {"reason": "dup"}})).await;
+    app.post(&format!("/incoming/lead/{lead}/discard"), &json!({"data": {"reason": "dup"}})).await;
+    app.post(&format!("/incoming/lead/{lead}/status/update"), &json!({"data": {"lead_status": "contacted"}})).await;
+
+    // Two creates, one discard (the second changed nothing), one status change; the filtered
+    // subscription gets the status change only.
+    let got = receiver.wait_for(5, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = if receiver.count() > got.len() { receiver.all() } else { got };
+    let mut types: Vec<String> = got.iter().map(|r| r.json()["type"].as_str().unwrap().to_string()).collect();
+    types.sort();
+    assert_eq!(
+        types,
+        ["lead.created", "lead.created", "lead.discarded", "lead.status_changed", "lead.status_changed"],
+        "{types:?}"
+    );
+    let created =
+        got.iter().find(|r| r.json()["type"] == "lead.created" && r.json()["data"]["lead"]["id"] == lead).unwrap();
+    assert!(created.verified_by(&secret));
+    let body = created.json();
+    assert_eq!(body["data"]["lead"]["first_name"], example_request("new_lead")["data"]["first_name"]);
+    assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+    let status = got.iter().find(|r| r.json()["type"] == "lead.status_changed").unwrap().json();
+    assert_eq!(
+        (status["data"]["new_status"].as_str(), status["data"]["lead"]["id"].as_i64()),
+        (Some("contacted"), Some(lead))
+    );
+    let logs = app.get(&format!("/api/v1/webhooks/logs?direction=outgoing&entity_type=lead&entity_id={lead}")).await;
+    assert_eq!(logs.body["total"], 4, "{}", logs.text);
+    let deliveries =
+        admin(&app, "GET", &format!("/deliveries?entity_type=lead&entity_id={lead}&event=lead.created"), None).await;
+    assert_eq!(deliveries.body["items"].as_array().unwrap().len(), 1, "{}", deliveries.text);
+}
+
+async fn deliveries_about_one_record_keep_their_order_under_retries(engine: Engine) {
+    let Some(app) = app_with(engine, &[0, 300, 300]).await else { return };
+    let a = app.create_lead().await;
+    let b = app.create_lead().await;
+    // The first delivery about lead `a` fails twice; everything else succeeds at once.
+    let first_a = std::sync::Arc::new(std::sync::Mutex::new(0));
+    let tries = first_a.clone();
+    let receiver = Receiver::with_plan(move |r, _| {
+        let body = r.json();
+        if body["data"]["lead"]["id"] == a && body["data"]["new_status"] == "contacted" {
+            let mut n = tries.lock().unwrap();
+            *n += 1;
+            if *n <= 2 {
+                return Reply::Status(500);
+            }
+        }
+        Reply::Status(200)
+    })
+    .await;
+    subscribe(&app, json!({"url": receiver.url, "events": ["lead.status_changed"]})).await;
+    for (lead, status) in [(a, "contacted"), (b, "contacted"), (a, "qualified"), (b, "qualified"), (a, "negotiation")] {
+        let reply =
+            app.post(&format!("/incoming/lead/{lead}/status/update"), &json!({"data": {"lead_status": status}})).await;
+        assert_eq!(reply.status, 200);
+    }
+    let got = receiver.wait_for(7, Duration::from_secs(15)).await;
+    let order = |lead: i64| -> Vec<String> {
+        got.iter()
+            .map(|r| r.json())
+            .filter(|j| j["data"]["lead"]["id"] == lead)
+            .map(|j| j["data"]["new_status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(order(a), ["contacted", "contacted", "contacted", "qualified", "negotiation"]);
+    assert_eq!(order(b), ["contacted", "qualified"]);
+    let b_done = got
+        .iter()
+        .position(|r| r.json()["data"]["lead"]["id"] == b && r.json()["data"]["new_status"] == "qualified")
+        .unwrap();
+    let a_second = got
+        .iter()
+        .position(|r| r.json()["data"]["new_status"] == "qualified" && r.json()["data"]["lead"]["id"] == a)
+        .unwrap();
+    assert!(b_done < a_second, "lead b did not wait for lead a's retries");
+}
+
+on_both_engines!(
+    changes_emit_signed_events_once_and_only_when_applied,
+    deliveries_about_one_record_keep_their_order_under_retries
+);
