@@ -141,5 +141,5 @@ fn every_ref_names_an_existing_schema() {
 fn the_tags_are_those_of_the_parts_in_order() {
     let doc = document_json();
     let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(tags, ["pre-leads", "leads", "generic", "logs", "records", "ops"]);
+    assert_eq!(tags, ["pre-leads", "leads", "generic", "logs", "outgoing", "records", "ops"]);
 }
