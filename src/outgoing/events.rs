@@ -108,9 +108,9 @@ async fn child(
 
 async fn record(conn: &mut WriteConn, entity: EntityType, id: i64) -> Result<Value, DbError> {
     let value = match entity {
-        EntityType::PreLead => records::load::<PreLead>(conn, id).await?.map(|r| serde_json::to_value(r)),
-        EntityType::Lead => records::load::<Lead>(conn, id).await?.map(|r| serde_json::to_value(r)),
-        EntityType::Customer => records::load::<Customer>(conn, id).await?.map(|r| serde_json::to_value(r)),
+        EntityType::PreLead => records::load::<PreLead>(conn, id).await?.map(serde_json::to_value),
+        EntityType::Lead => records::load::<Lead>(conn, id).await?.map(serde_json::to_value),
+        EntityType::Customer => records::load::<Customer>(conn, id).await?.map(serde_json::to_value),
     };
     value
         .transpose()

@@ -164,7 +164,15 @@ async fn test(State(state): State<AppState>, Path(raw): Path<String>) -> Result<
         .write(move |conn| Box::pin(async move { Ok(outbox::insert_ping(conn, id, first_delay).await?) }))
         .await?;
     state.outgoing.deliver_now(&state.db, delivery_id).await?;
-    Ok(Json(deliveries::detail(state.db.pool(), delivery_id).await?.ok_or(NOT_FOUND)?))
+    // The worker may have claimed it first: then its attempt is awaited here.
+    let deadline = std::time::Instant::now() + state.outgoing.config().lease();
+    loop {
+        let detail = deliveries::detail(state.db.pool(), delivery_id).await?.ok_or(NOT_FOUND)?;
+        if detail.delivery.attempts > 0 || std::time::Instant::now() > deadline {
+            return Ok(Json(detail));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// `{since}`: every dead delivery of the subscription created since then is tried again.
