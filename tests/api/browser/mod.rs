@@ -40,13 +40,27 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
     found
 }
 
-/// A chromedriver process of this test; killed when dropped.
-struct Driver(Child);
+/// A chromedriver process of this test. Dropping it first ends the browser session (so Chromium
+/// quits even when the test failed before closing it), then kills chromedriver.
+struct Driver {
+    child: Child,
+    port: u16,
+    session: Option<String>,
+}
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Some(session) = &self.session {
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let request =
+                    format!("DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+                let _ = stream.write_all(request.as_bytes());
+                let _ = std::io::Read::read(&mut stream, &mut [0u8; 1024]);
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -104,7 +118,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let driver = Driver(child);
+        let mut driver = Driver { child, port, session: None };
         let caps = json!({
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
@@ -126,6 +140,7 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
+        driver.session = client.session_id().await.ok().flatten();
         Some(Browser {
             client,
             base: base.to_string(),
