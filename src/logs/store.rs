@@ -182,33 +182,46 @@ pub const COUNT_CAP: i64 = 10_000;
 
 /// One page, newest first, and the number of matching rows (at most [`COUNT_CAP`]; the flag says
 /// whether there are more).
+/// One page, newest first: `page` by offset, or the rows below the id `before` (a cursor, which
+/// costs the same at any depth), whether more rows follow, and the number of matching rows (at
+/// most [`COUNT_CAP`]; the flag says whether there are more).
 pub async fn list(
     pool: &AnyPool,
     filter: &Filter,
     page: i64,
     page_size: i64,
-) -> Result<(Vec<LogOut>, i64, bool), AppError> {
+    before: Option<i64>,
+) -> Result<(Vec<LogOut>, bool, i64, bool), AppError> {
     let (clause, args) = filter.clause();
     let count_sql =
         format!("select count(*) from (select 1 from webhook_logs{clause} limit {}) matching", COUNT_CAP + 1);
     let counted: i64 = bind(sqlx::query(&count_sql), args.clone()).fetch_one(pool).await?.try_get(0)?;
     let (total, capped) = if counted > COUNT_CAP { (COUNT_CAP, true) } else { (counted, false) };
+    let mut args = args;
+    let (clause, offset) = match before {
+        Some(id) => {
+            args.push(Value::from(id));
+            let below = format!("id < ${}", args.len());
+            let clause = if clause.is_empty() { format!(" where {below}") } else { format!("{clause} and {below}") };
+            (clause, 0)
+        }
+        None => (clause, (page - 1).saturating_mul(page_size)),
+    };
     let n = args.len();
     // The page's ids come from the index alone; only the rows shown are read in full, so a deep
-    // page skips index entries rather than whole rows.
+    // offset page skips index entries rather than whole rows. One row more than the page tells
+    // whether another page follows.
     let page_sql = format!(
         "select {COLUMNS} from webhook_logs where id in \
          (select id from webhook_logs{clause} order by id desc limit ${} offset ${}) order by id desc",
         n + 1,
         n + 2
     );
-    let rows = bind(sqlx::query(&page_sql), args)
-        .bind(page_size)
-        .bind((page - 1).saturating_mul(page_size))
-        .fetch_all(pool)
-        .await?;
-    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok((items, total, capped))
+    let rows = bind(sqlx::query(&page_sql), args).bind(page_size + 1).bind(offset).fetch_all(pool).await?;
+    let mut items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let more = items.len() as i64 > page_size;
+    items.truncate(page_size as usize);
+    Ok((items, more, total, capped))
 }
 
 pub async fn get(pool: &AnyPool, id: i64) -> Result<LogOut, AppError> {
