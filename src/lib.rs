@@ -24,6 +24,7 @@ pub mod setting;
 pub mod startup;
 pub mod state;
 pub mod tasks;
+pub mod timeline;
 pub mod webhook;
 
 pub use config::Config;

@@ -22,7 +22,7 @@ use crate::state::AppState;
 use crate::tasks::Tasks;
 use crate::webhook::idempotency;
 use crate::webhook::signature::Verifier;
-use crate::{dashboard, health, logs, openapi, outgoing, records, webhook};
+use crate::{dashboard, health, logs, openapi, outgoing, records, timeline, webhook};
 
 pub use crate::http::API_BASE;
 
@@ -124,6 +124,7 @@ pub fn router(state: AppState, limiter: Option<Arc<rate_limit::RateLimiter>>) ->
     Router::new()
         .nest(API_BASE, api)
         .merge(records::api::router().route_layer(admin()))
+        .merge(timeline::router().route_layer(admin()))
         .merge(health::router())
         .merge(openapi::router())
         .merge(dashboard::router())

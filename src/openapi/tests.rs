@@ -105,9 +105,10 @@ fn it_has_exactly_the_served_paths() {
     for records in ["pre-leads", "leads", "customers"] {
         expected.insert(format!("/api/v1/{records}"));
         expected.insert(format!("/api/v1/{records}/{{id}}"));
+        expected.insert(format!("/api/v1/{records}/{{id}}/timeline"));
     }
     assert_eq!(paths, expected);
-    assert_eq!(paths.len(), 37);
+    assert_eq!(paths.len(), 40);
     // The dashboard's page, its assets and the `/` redirect are served but are not API: they are
     // left out of the document on purpose.
     for route in crate::dashboard::ROUTES {

@@ -23,5 +23,6 @@ mod receiver;
 mod records;
 mod spec_examples;
 mod stored_fields;
+mod timeline;
 mod unauthenticated;
 mod write_conn;
