@@ -74,8 +74,8 @@ pub struct Config {
     /// Allow serving the admin routes without a token on a non-loopback address.
     pub insecure_open_admin: bool,
     /// How long a write may take from taking its timestamp to committing. Changes younger than
-    /// this are not yet answered to `sort=updated_at` syncs, nor folded into traffic rollups, so
-    /// neither skips a change that commits late.
+    /// this are not yet answered to `sort=updated_at` syncs, so a sync never skips a change that
+    /// commits late.
     pub settle_window: Duration,
     /// Outgoing webhooks: retry schedule, timeout, concurrency, private addresses.
     pub delivery: crate::outgoing::DeliveryConfig,

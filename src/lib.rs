@@ -23,6 +23,7 @@ pub mod server;
 pub mod setting;
 pub mod startup;
 pub mod state;
+pub mod stats;
 pub mod tasks;
 pub mod timeline;
 pub mod webhook;

@@ -23,7 +23,7 @@ use crate::startup::API_BASE;
 use crate::state::AppState;
 use crate::webhook::idempotency::{MAX_KEY_LEN, RETENTION_HOURS};
 use crate::webhook::signature::TOLERANCE_SECONDS;
-use crate::{health, logs, outgoing, records, timeline, webhook};
+use crate::{health, logs, outgoing, records, stats, timeline, webhook};
 
 /// The document's introduction. Its limits are the constants the server enforces.
 fn description() -> String {
@@ -104,6 +104,7 @@ pub fn document() -> OpenApi {
         .nest(API_BASE, outgoing::openapi())
         .merge_from(records::api::openapi())
         .merge_from(timeline::openapi())
+        .merge_from(stats::openapi())
         .merge_from(health::openapi());
     outgoing::openapi::add_webhooks(&mut document);
     document

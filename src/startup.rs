@@ -22,7 +22,7 @@ use crate::state::AppState;
 use crate::tasks::Tasks;
 use crate::webhook::idempotency;
 use crate::webhook::signature::Verifier;
-use crate::{dashboard, health, logs, openapi, outgoing, records, timeline, webhook};
+use crate::{dashboard, health, logs, openapi, outgoing, records, stats, timeline, webhook};
 
 pub use crate::http::API_BASE;
 
@@ -101,6 +101,7 @@ fn start_tasks(
             std::future::ready(Ok(()))
         });
     }
+    stats::start(tasks, state.db.clone());
     let metrics = state.metrics.clone();
     tasks.spawn_periodic("metrics_upkeep", METRICS_UPKEEP_EVERY, move || {
         metrics.run_upkeep();
@@ -125,6 +126,7 @@ pub fn router(state: AppState, limiter: Option<Arc<rate_limit::RateLimiter>>) ->
         .nest(API_BASE, api)
         .merge(records::api::router().route_layer(admin()))
         .merge(timeline::router().route_layer(admin()))
+        .merge(stats::router().route_layer(admin()))
         .merge(health::router())
         .merge(openapi::router())
         .merge(dashboard::router())

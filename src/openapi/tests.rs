@@ -107,8 +107,11 @@ fn it_has_exactly_the_served_paths() {
         expected.insert(format!("/api/v1/{records}/{{id}}"));
         expected.insert(format!("/api/v1/{records}/{{id}}/timeline"));
     }
+    for path in ["/api/v1/stats/pipeline", "/api/v1/stats/traffic"] {
+        expected.insert(path.to_string());
+    }
     assert_eq!(paths, expected);
-    assert_eq!(paths.len(), 40);
+    assert_eq!(paths.len(), 42);
     // The dashboard's page, its assets and the `/` redirect are served but are not API: they are
     // left out of the document on purpose.
     for route in crate::dashboard::ROUTES {
@@ -142,5 +145,5 @@ fn every_ref_names_an_existing_schema() {
 fn the_tags_are_those_of_the_parts_in_order() {
     let doc = document_json();
     let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(tags, ["pre-leads", "leads", "generic", "logs", "outgoing", "records", "ops"]);
+    assert_eq!(tags, ["pre-leads", "leads", "generic", "logs", "outgoing", "records", "stats", "ops"]);
 }

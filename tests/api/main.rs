@@ -22,6 +22,8 @@ mod reading;
 mod receiver;
 mod records;
 mod spec_examples;
+mod stats_pipeline;
+mod stats_traffic;
 mod stored_fields;
 mod timeline;
 mod unauthenticated;

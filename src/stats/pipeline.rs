@@ -1,0 +1,185 @@
+//! `GET /api/v1/stats/pipeline`: the funnel pre-lead → lead → customer, counted by SQL aggregates
+//! (three grouped scans, one per table; nothing is loaded row by row).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::args;
+use crate::db::{DbError, Fetch, Row};
+use crate::domain::money::Money;
+use crate::domain::values::{LeadStatus, PreLeadStatus};
+
+/// Pre-leads by status.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PreLeadCounts {
+    pub total: i64,
+    /// Every status, with 0 where there is none (`converted` included).
+    #[schema(value_type = Object)]
+    pub by_status: BTreeMap<String, i64>,
+    /// Pre-leads discarded (they keep their status).
+    pub discarded: i64,
+    /// Pre-leads converted to a lead.
+    pub converted: i64,
+}
+
+/// Leads by status, and their expected value.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LeadCounts {
+    pub total: i64,
+    /// Every status, with 0 where there is none.
+    #[schema(value_type = Object)]
+    pub by_status: BTreeMap<String, i64>,
+    pub discarded: i64,
+    /// Leads converted to a customer.
+    pub converted: i64,
+    /// Sum of `expected_value` over the leads not discarded whose status is neither `won` nor `lost`.
+    pub open_value: Money,
+    /// Sum of `expected_value` over the leads not discarded whose status is `won`.
+    pub won_value: Money,
+}
+
+/// Customers and their totals.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CustomerCounts {
+    pub total: i64,
+    /// Sum of every customer's `total_revenue` (orders counted).
+    pub revenue: Money,
+    /// Sum of every customer's `outstanding_amount`.
+    pub outstanding: Money,
+}
+
+/// Conversion rates, fractions from 0 to 1 rounded to four places (0 when nothing is counted
+/// below them). Discarded records count in every denominator.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Conversion {
+    /// Pre-leads converted to a lead ÷ all pre-leads.
+    pub pre_lead_to_lead: f64,
+    /// Leads converted to a customer ÷ all leads (those created directly too).
+    pub lead_to_customer: f64,
+    /// Pre-leads whose lead became a customer ÷ all pre-leads.
+    pub pre_lead_to_customer: f64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Pipeline {
+    pub pre_leads: PreLeadCounts,
+    pub leads: LeadCounts,
+    pub customers: CustomerCounts,
+    pub conversion: Conversion,
+}
+
+const PRE_LEADS_SQL: &str = "select lead_status, count(*) as n, \
+     cast(sum(case when is_discarded then 1 else 0 end) as bigint) as discarded, \
+     cast(sum(case when converted_lead_id is not null then 1 else 0 end) as bigint) as converted \
+     from pre_leads group by lead_status";
+
+const LEADS_SQL: &str = "select lead_status, count(*) as n, \
+     cast(sum(case when is_discarded then 1 else 0 end) as bigint) as discarded, \
+     cast(sum(case when customer_id is not null then 1 else 0 end) as bigint) as converted, \
+     cast(sum(case when customer_id is not null and pre_lead_id is not null then 1 else 0 end) as bigint) as from_pre_lead, \
+     cast(sum(case when is_discarded then 0 else coalesce(expected_value_cents, 0) end) as bigint) as live_value \
+     from leads group by lead_status";
+
+const CUSTOMERS_SQL: &str = "select count(*) as n, \
+     cast(coalesce(sum(total_revenue_cents), 0) as bigint) as revenue, \
+     cast(coalesce(sum(outstanding_amount_cents), 0) as bigint) as outstanding from customers";
+
+/// Sums of one grouped scan.
+#[derive(Default)]
+struct Tally {
+    total: i64,
+    by_status: BTreeMap<String, i64>,
+    discarded: i64,
+    converted: i64,
+}
+
+impl Tally {
+    fn new(statuses: &[&str]) -> Self {
+        Tally { by_status: statuses.iter().map(|s| (s.to_string(), 0)).collect(), ..Tally::default() }
+    }
+
+    fn add(&mut self, row: &Row) -> Result<(), DbError> {
+        let n: i64 = row.get("n")?;
+        self.total += n;
+        *self.by_status.entry(row.get("lead_status")?).or_insert(0) += n;
+        self.discarded += row.get::<Option<i64>>("discarded")?.unwrap_or(0);
+        self.converted += row.get::<Option<i64>>("converted")?.unwrap_or(0);
+        Ok(())
+    }
+}
+
+pub async fn pipeline(conn: &mut (impl Fetch + ?Sized)) -> Result<Pipeline, DbError> {
+    let mut pre_lead_statuses = PreLeadStatus::ALLOWED.to_vec();
+    pre_lead_statuses.push(PreLeadStatus::Converted.as_str());
+    let mut pre_leads = Tally::new(&pre_lead_statuses);
+    for row in conn.fetch_rows(PRE_LEADS_SQL, args![]).await? {
+        pre_leads.add(&row)?;
+    }
+
+    let mut leads = Tally::new(LeadStatus::ALLOWED);
+    let (mut open_cents, mut won_cents, mut pre_lead_to_customer) = (0, 0, 0);
+    for row in conn.fetch_rows(LEADS_SQL, args![]).await? {
+        leads.add(&row)?;
+        pre_lead_to_customer += row.get::<Option<i64>>("from_pre_lead")?.unwrap_or(0);
+        let value = row.get::<Option<i64>>("live_value")?.unwrap_or(0);
+        match row.get::<String>("lead_status")?.as_str() {
+            "won" => won_cents += value,
+            "lost" => {}
+            _ => open_cents += value,
+        }
+    }
+
+    let customers = conn.fetch_rows(CUSTOMERS_SQL, args![]).await?;
+    let row = customers.first().ok_or(DbError::RowNotFound)?;
+    let customers = CustomerCounts {
+        total: row.get("n")?,
+        revenue: Money::from_cents(row.get("revenue")?),
+        outstanding: Money::from_cents(row.get("outstanding")?),
+    };
+
+    let conversion = Conversion {
+        pre_lead_to_lead: rate(pre_leads.converted, pre_leads.total),
+        lead_to_customer: rate(leads.converted, leads.total),
+        pre_lead_to_customer: rate(pre_lead_to_customer, pre_leads.total),
+    };
+    Ok(Pipeline {
+        pre_leads: PreLeadCounts {
+            total: pre_leads.total,
+            by_status: pre_leads.by_status,
+            discarded: pre_leads.discarded,
+            converted: pre_leads.converted,
+        },
+        leads: LeadCounts {
+            total: leads.total,
+            by_status: leads.by_status,
+            discarded: leads.discarded,
+            converted: leads.converted,
+            open_value: Money::from_cents(open_cents),
+            won_value: Money::from_cents(won_cents),
+        },
+        customers,
+        conversion,
+    })
+}
+
+/// `part ÷ whole`, rounded to four places; 0 when `whole` is 0.
+pub fn rate(part: i64, whole: i64) -> f64 {
+    if whole <= 0 {
+        return 0.0;
+    }
+    ((part as f64 / whole as f64) * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_fractions_rounded_to_four_places() {
+        assert_eq!(rate(1, 3), 0.3333);
+        assert_eq!(rate(2, 3), 0.6667);
+        assert_eq!(rate(5, 5), 1.0);
+        assert_eq!(rate(0, 0), 0.0);
+    }
+}
