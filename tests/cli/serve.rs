@@ -278,3 +278,37 @@ async fn serve_on_a_port_in_use_fails_naming_crm_bind_and_writes_nothing() {
     assert_eq!(entries(dir.path()), Vec::<PathBuf>::new(), "no database written");
     drop(taken);
 }
+
+/// A proxy named in the environment would resolve the receiver's name itself, past the check of
+/// its addresses: deliveries never use one.
+#[tokio::test]
+async fn deliveries_ignore_a_proxy_in_the_environment() {
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let reached = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = reached.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = proxy.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            use tokio::io::AsyncWriteExt;
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let proxies = [("HTTP_PROXY", &proxy_url), ("http_proxy", &proxy_url), ("ALL_PROXY", &proxy_url)];
+    let extra: Vec<(&str, &str)> = proxies.iter().map(|(name, url)| (*name, url.as_str())).collect();
+    let server = Server::start(dir.path(), &dir.path().join("crm.db"), &extra).await;
+    let subscription = client()
+        .post(server.url("/api/v1/webhooks/subscriptions"))
+        .json(&serde_json::json!({"url": format!("http://localhost:{}/hooks", free_port())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscription.status(), 201);
+    let id = subscription.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let tested = client().post(server.url(&format!("/api/v1/webhooks/subscriptions/{id}/test"))).send().await.unwrap();
+    let delivery: Value = tested.json().await.unwrap();
+    assert_eq!(delivery["last_error"], "address not allowed: localhost resolves to no public address", "{delivery}");
+    assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0, "the proxy was used");
+    server.terminate().await;
+}
