@@ -242,6 +242,14 @@ impl TestApp {
         value
     }
 
+    /// Runs one statement on the app's own database (to set up what a test needs underneath it).
+    pub async fn execute(&self, sql: &str) {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url).await.expect("connect");
+        sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+        let _ = conn.close().await;
+    }
+
     pub async fn scalar_text(&self, sql: &str) -> Option<String> {
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&self.database_url).await.expect("connect");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crm_webhooks::outgoing::DeliveryConfig;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, Engine, Reply as Answer, TestApp};
+use crate::helpers::{example_request, spawn_app_with, Engine, Reply as Answer, TestApp};
 use crate::on_both_engines;
 use crate::receiver::{refused_url, Receiver, Reply};
 
@@ -210,6 +210,57 @@ async fn gone_disables_the_subscription(engine: Engine) {
     );
 }
 
+/// Moves the start of a subscription's failure streak `days` back (five days cannot be waited for).
+async fn failing_for(app: &TestApp, subscription: i64, days: i64) {
+    let since = chrono::Utc::now() - chrono::Duration::days(days);
+    let since = since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    app.execute(&format!("update webhook_subscriptions set failing_since = '{since}' where id = {subscription}")).await;
+}
+
+async fn read(app: &TestApp, subscription: i64) -> Value {
+    admin(app, "GET", &format!("/subscriptions/{subscription}"), None).await.body
+}
+
+async fn five_days_of_nothing_but_failures_disable_the_subscription(engine: Engine) {
+    let Some(app) = app_with(engine, &[0, 3_600_000]).await else { return };
+    let healthy = Arc::new(AtomicBool::new(false));
+    let flag = healthy.clone();
+    let receiver =
+        Receiver::with_plan(move |_, _| Reply::Status(if flag.load(Ordering::SeqCst) { 200 } else { 500 })).await;
+    let (id, _) = subscribe(&app, json!({"url": receiver.url})).await;
+
+    // The first failure starts the streak; four days of failures leave the subscription enabled.
+    ping(&app, id).await;
+    let streak = read(&app, id).await;
+    assert!(streak["failing_since"].is_string(), "{streak}");
+    failing_for(&app, id, 4).await;
+    let delivery = ping(&app, id).await;
+    assert_eq!(delivery["last_error"], "HTTP 500", "{delivery}");
+    assert_eq!(read(&app, id).await["disabled"], false);
+
+    // Failing for more than five days: the next failure disables it, its delivery stays pending.
+    failing_for(&app, id, 5).await;
+    let delivery = ping(&app, id).await;
+    assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_i64()), (Some("pending"), Some(1)));
+    let disabled = read(&app, id).await;
+    assert_eq!(disabled["disabled"], true, "{disabled}");
+    assert_eq!(disabled["disabled_reason"], "every delivery failed for 5 days");
+    let queued = app.post("/incoming/lead/create", &example_request("new_lead")).await;
+    assert_eq!(queued.status, 200);
+    let none = admin(&app, "GET", &format!("/deliveries?subscription_id={id}&event=lead.created"), None).await;
+    assert_eq!(none.body["items"], json!([]), "a disabled subscription gets no new deliveries");
+
+    // Enabled again, the streak starts over; a success ends an old streak without disabling.
+    let enabled = admin(&app, "PATCH", &format!("/subscriptions/{id}"), Some(json!({"disabled": false}))).await;
+    assert_eq!((enabled.body["disabled"].as_bool(), enabled.body["failing_since"].clone()), (Some(false), Value::Null));
+    failing_for(&app, id, 6).await;
+    healthy.store(true, Ordering::SeqCst);
+    let delivery = ping(&app, id).await;
+    assert_eq!(delivery["status"], "delivered", "{delivery}");
+    let recovered = read(&app, id).await;
+    assert_eq!((recovered["disabled"].as_bool(), recovered["failing_since"].clone()), (Some(false), Value::Null));
+}
+
 async fn a_rotated_secret_signs_beside_the_old_one(engine: Engine) {
     let Some(app) = app_with(engine, &[0]).await else { return };
     let receiver = Receiver::start().await;
@@ -280,6 +331,7 @@ on_both_engines!(
     timeouts_and_refused_connections_cost_one_attempt_each,
     a_dead_delivery_can_be_retried_and_recovered,
     gone_disables_the_subscription,
+    five_days_of_nothing_but_failures_disable_the_subscription,
     a_rotated_secret_signs_beside_the_old_one,
     deleting_a_subscription_cancels_its_pending_deliveries,
     retry_after_on_503_is_honoured,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{example_request, Engine};
+use crate::helpers::{example_request, Engine, TestApp};
 use crate::on_both_engines;
 use crate::outgoing::{admin, app_with, subscribe};
 use crate::receiver::{Receiver, Reply};
@@ -119,7 +119,81 @@ async fn deliveries_about_one_record_keep_their_order_under_retries(engine: Engi
     assert!(b_done < a_second, "lead b did not wait for lead a's retries");
 }
 
+/// A trigger that refuses inserts into `table` when `condition` holds (both engines' dialects).
+async fn refuse_inserts(app: &TestApp, table: &str, condition: &str) {
+    let sql = match app.engine {
+        Engine::Sqlite => format!(
+            "create trigger refuse_{table} before insert on {table} when {condition} \
+             begin select raise(abort, 'the storage refused the write'); end"
+        ),
+        Engine::Postgres => format!(
+            "create function refuse_{table}() returns trigger language plpgsql as $$ begin \
+             if {condition} then raise exception 'the storage refused the write'; end if; return new; end $$; \
+             create trigger refuse_{table} before insert on {table} for each row execute function refuse_{table}()"
+        ),
+    };
+    app.execute(&sql).await;
+}
+
+async fn stop_refusing(app: &TestApp, table: &str) {
+    app.execute(&format!(
+        "drop trigger refuse_{table}{}",
+        if app.engine == Engine::Postgres { format!(" on {table}") } else { String::new() }
+    ))
+    .await;
+}
+
+async fn counts(app: &TestApp) -> [i64; 3] {
+    [
+        app.scalar_i64("select count(*) from leads").await,
+        app.scalar_i64("select count(*) from outbox_events").await,
+        app.scalar_i64("select count(*) from webhook_deliveries").await,
+    ]
+}
+
+async fn a_change_whose_transaction_rolls_back_leaves_no_outgoing_event(engine: Engine) {
+    let Some(app) = app_with(engine, &[0]).await else { return };
+    let receiver = Receiver::start().await;
+    subscribe(&app, json!({"url": receiver.url})).await;
+
+    // The lead and its outgoing event are written, then the delivery's insert fails: the job's
+    // transaction rolls back, and the failure is logged in a row of its own.
+    refuse_inserts(&app, "webhook_deliveries", "new.event_type = 'lead.created'").await;
+    let failed = app.post("/incoming/lead/create", &example_request("new_lead")).await;
+    assert_eq!(
+        (failed.status, failed.body["detail"].as_str()),
+        (500, Some("Internal server error")),
+        "{}",
+        failed.text
+    );
+    assert_eq!(counts(&app).await, [0, 0, 0]);
+    let logged = app.get("/api/v1/webhooks/logs?direction=incoming&is_successful=false").await;
+    assert_eq!(
+        (logged.body["total"].as_i64(), logged.body["items"][0]["response_status"].as_i64()),
+        (Some(1), Some(500))
+    );
+    stop_refusing(&app, "webhook_deliveries").await;
+
+    // Everything of the change is written, its success log row last, and that insert fails.
+    refuse_inserts(&app, "webhook_logs", "new.direction = 'incoming' and new.response_status = 200").await;
+    let failed = app.post("/incoming/lead/create", &example_request("new_lead")).await;
+    assert_eq!(failed.status, 500, "{}", failed.text);
+    assert_eq!(counts(&app).await, [0, 0, 0]);
+    stop_refusing(&app, "webhook_logs").await;
+
+    // The same change, committed, emits its event once.
+    let lead = app.create_lead().await;
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].json()["type"].as_str(), got[0].json()["data"]["lead"]["id"].as_i64()),
+        (Some("lead.created"), Some(lead))
+    );
+    assert_eq!(counts(&app).await, [1, 1, 1]);
+}
+
 on_both_engines!(
     changes_emit_signed_events_once_and_only_when_applied,
-    deliveries_about_one_record_keep_their_order_under_retries
+    deliveries_about_one_record_keep_their_order_under_retries,
+    a_change_whose_transaction_rolls_back_leaves_no_outgoing_event,
 );
