@@ -189,13 +189,39 @@ async fn killed_mid_stream_every_event_is_delivered_after_restart(database_url: 
     assert_eq!(seen.attempts.len(), leads.len(), "one webhook-id per event");
 }
 
-async fn postgres_database() -> Option<String> {
+/// A database of its own on the `CRM_TEST_POSTGRES_URL` server, dropped with the value.
+struct PgDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // On a thread of its own: Drop cannot await, and the test's runtime may be ending.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                    let _ =
+                        sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut admin).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn postgres_database() -> Option<PgDatabase> {
     let server = std::env::var("CRM_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty())?;
     let name = format!("crm_crash_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect to CRM_TEST_POSTGRES_URL");
     sqlx::query(&format!("create database {name}")).execute(&mut admin).await.unwrap();
-    let base = server.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or(server);
-    Some(format!("{base}/{name}"))
+    let _ = admin.close().await;
+    let base = server.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or(server.clone());
+    let url = format!("{base}/{name}");
+    Some(PgDatabase { server, name, url })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,20 +233,21 @@ async fn sqlite_killed_mid_stream_every_event_is_delivered_after_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_killed_mid_stream_every_event_is_delivered_after_restart() {
-    let Some(url) = postgres_database().await else {
+    let Some(database) = postgres_database().await else {
         eprintln!("skipped: PostgreSQL crash test (set CRM_TEST_POSTGRES_URL)");
         return;
     };
-    killed_mid_stream_every_event_is_delivered_after_restart(&url).await;
+    killed_mid_stream_every_event_is_delivered_after_restart(&database.url).await;
 }
 
 /// Two instances share one PostgreSQL: 1,000 events, each delivered, none twice at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_two_instances_deliver_a_thousand_events_never_twice_at_once() {
-    let Some(url) = postgres_database().await else {
+    let Some(database) = postgres_database().await else {
         eprintln!("skipped: PostgreSQL two-instance delivery test (set CRM_TEST_POSTGRES_URL)");
         return;
     };
+    let url = database.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let (receiver_url, seen) = receiver(Duration::from_millis(2)).await;
     let first = start(dir.path(), &url).await;
