@@ -17,19 +17,26 @@ use sqlx::Connection;
 const BIN: &str = env!("CARGO_BIN_EXE_crm-webhooks");
 
 /// Settings the binary reads; removed from every child so the developer's environment cannot leak in.
-const SETTINGS: [&str; 12] = [
+/// `every_setting_in_the_help_is_cleared_from_children` keeps it complete.
+const SETTINGS: [&str; 18] = [
     "CRM_BIND",
     "CRM_DATABASE_URL",
     "CRM_WEBHOOK_SECRET",
     "CRM_ADMIN_TOKEN",
     "CRM_RATE_LIMIT_PER_MINUTE",
+    "CRM_SIGNATURE_FAILURES_PER_MINUTE",
     "CRM_MAX_BODY_BYTES",
+    "CRM_MAX_CONNECTIONS",
     "CRM_TRUST_FORWARDED_FOR",
     "CRM_LOG_FORMAT",
     "CRM_DATABASE_MAX_CONNECTIONS",
     "CRM_SQLITE_SYNCHRONOUS",
     "CRM_INSECURE_OPEN_ADMIN",
     "CRM_SIGN_SECRET",
+    "CRM_DELIVERY_RETRY_SCHEDULE",
+    "CRM_DELIVERY_TIMEOUT",
+    "CRM_DELIVERY_CONCURRENCY",
+    "CRM_DELIVERY_ALLOW_PRIVATE",
 ];
 
 /// How long a command that should finish at once may take before it is killed.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::{assert_refused, crm, entries, run};
+use crate::{assert_refused, crm, entries, run, SETTINGS};
 
 // ---------------------------------------------------------------------------------------------
 // Help
@@ -18,6 +18,22 @@ fn help_exits_zero_and_lists_the_commands() {
     assert_eq!(entries(dir.path()), Vec::<PathBuf>::new(), "--help writes nothing");
 }
 
+/// Every `[env: CRM_…]` a command's help names is one the tests clear from their children.
+#[test]
+fn every_setting_in_the_help_is_cleared_from_children() {
+    for command in ["serve", "migrate", "sign"] {
+        let dir = tempfile::tempdir().unwrap();
+        let ran = run(crm(dir.path()).args([command, "--help"]), None);
+        assert_eq!(ran.code, Some(0), "stderr: {}", ran.stderr);
+        let named: Vec<&str> =
+            ran.stdout.split("[env: ").skip(1).map(|rest| rest.split(['=', ']']).next().unwrap_or("")).collect();
+        assert!(named.len() >= 10, "{command} --help names its settings: {}", ran.stdout);
+        for name in named {
+            assert!(SETTINGS.contains(&name), "{name} (in {command} --help) is missing from tests/cli SETTINGS");
+        }
+    }
+}
+
 #[test]
 fn version_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,7 +45,7 @@ fn version_exits_zero() {
 // ---------------------------------------------------------------------------------------------
 // Bad settings
 
-const BAD_SETTINGS: [(&str, &str); 14] = [
+const BAD_SETTINGS: [(&str, &str); 19] = [
     ("CRM_RATE_LIMIT_PER_MINUTE", "abc"),
     ("CRM_RATE_LIMIT_PER_MINUTE", "-1"),
     ("CRM_SIGNATURE_FAILURES_PER_MINUTE", "many"),
@@ -44,6 +60,11 @@ const BAD_SETTINGS: [(&str, &str); 14] = [
     ("CRM_SQLITE_SYNCHRONOUS", "sometimes"),
     ("CRM_ADMIN_TOKEN", "   "),
     ("CRM_WEBHOOK_SECRET", " , "),
+    ("CRM_DELIVERY_RETRY_SCHEDULE", "0s,,5s"),
+    ("CRM_DELIVERY_TIMEOUT", "0s"),
+    ("CRM_DELIVERY_TIMEOUT", "soon"),
+    ("CRM_DELIVERY_CONCURRENCY", "0"),
+    ("CRM_DELIVERY_ALLOW_PRIVATE", "maybe"),
 ];
 
 #[test]
