@@ -131,3 +131,37 @@ export function firstWebhook() {
     h('p', null, 'and send it signed (without CRM_WEBHOOK_SECRET the signature headers are not needed):'),
     h('pre', null, command), copyButton(command, 'Copy command'));
 }
+
+/**
+ * A button that runs `work()` when pressed: disabled meanwhile, and whatever `work` throws is
+ * shown in `message` (an element with role=alert) instead of escaping as an unhandled error.
+ */
+export function actionButton(label, work, { message, ...attrs } = {}) {
+  const button = h('button', { type: 'button', ...attrs }, label);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    if (message) message.textContent = '';
+    try {
+      await work();
+    } catch (err) {
+      if (message) message.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+/** The value of a `datetime-local` input as RFC 3339 UTC, or '' when it is blank. */
+export function fromLocalInput(value) {
+  return value ? new Date(value).toISOString() : '';
+}
+
+/** An RFC 3339 time as the value of a `datetime-local` input, in the browser's time zone. */
+export function toLocalInput(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}

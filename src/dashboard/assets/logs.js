@@ -2,18 +2,10 @@
 // whatever the caller sent, so they are only ever shown as text.
 
 import { api } from './api.js';
-import { empty, fields, firstWebhook, fmt, h, panel, pretty, statusBadge, when } from './dom.js';
+import { empty, fields, firstWebhook, fmt, fromLocalInput, h, panel, pretty, statusBadge, toLocalInput, when } from './dom.js';
 
 const FILTERS = ['direction', 'is_successful', 'event', 'entity_type', 'entity_id', 'since', 'until'];
 const PAGE_SIZE = 25;
-
-function localInput(iso) {
-  if (!iso) return '';
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return '';
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
 
 function select(name, label, options, value) {
   return h('label', null, label, h('select', { name }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text))));
@@ -27,15 +19,15 @@ function filterForm(params) {
     h('label', null, 'Event', h('input', { name: 'event', value: value('event'), placeholder: 'new_lead', autocomplete: 'off' })),
     select('entity_type', 'Record type', [['', 'Any'], ['pre_lead', 'Pre-lead'], ['lead', 'Lead'], ['customer', 'Customer']], value('entity_type')),
     h('label', null, 'Record id', h('input', { name: 'entity_id', type: 'number', min: 1, value: value('entity_id') })),
-    h('label', null, 'Since', h('input', { name: 'since', type: 'datetime-local', value: localInput(value('since')) })),
-    h('label', null, 'Until', h('input', { name: 'until', type: 'datetime-local', value: localInput(value('until')) })),
+    h('label', null, 'Since', h('input', { name: 'since', type: 'datetime-local', value: toLocalInput(value('since')) })),
+    h('label', null, 'Until', h('input', { name: 'until', type: 'datetime-local', value: toLocalInput(value('until')) })),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply'), h('a', { href: '#/logs', class: 'button quiet' }, 'Clear')));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
     for (const name of FILTERS) {
       let v = form.elements[name].value.trim();
-      if ((name === 'since' || name === 'until') && v) v = new Date(v).toISOString();
+      if (name === 'since' || name === 'until') v = fromLocalInput(v);
       if (v) next.set(name, v);
     }
     window.location.hash = `#/logs?${next}`;
@@ -61,29 +53,37 @@ function table(items) {
       h('td', { class: 'wrap' }, row.error_message || ''))))));
 }
 
+/**
+ * A page of rows, by cursor (`next_cursor` of the page before, keyset: any depth costs the same).
+ * `page` in the address only numbers the page for the reader; the server ignores it beside a cursor.
+ */
 async function list(root, params) {
   const filter = {};
   for (const name of FILTERS) if (params.get(name)) filter[name] = params.get(name);
-  const page = Math.max(1, Number(params.get('page')) || 1);
-  const { data } = await api('/api/v1/webhooks/logs', { params: { ...filter, page, page_size: PAGE_SIZE } });
+  const cursor = params.get('cursor') || undefined;
+  const page = cursor ? Math.max(2, Number(params.get('page')) || 2) : 1;
+  const { data } = await api('/api/v1/webhooks/logs', { params: { ...filter, cursor, page_size: PAGE_SIZE } });
   const filtered = Object.keys(filter).length > 0;
-  const pageLink = (n, text) => {
-    const next = new URLSearchParams(params);
-    next.set('page', String(n));
-    return h('a', { class: 'button quiet', href: `#/logs?${next}` }, text);
-  };
+  const newest = new URLSearchParams(filter);
+  const older = new URLSearchParams(filter);
+  if (data.next_cursor) {
+    older.set('cursor', data.next_cursor);
+    older.set('page', String(page + 1));
+  }
   const total = data.total_capped ? `${fmt.number(data.total)}+` : fmt.number(data.total);
+  const first = (page - 1) * PAGE_SIZE + 1;
   root.replaceChildren(
     h('h1', null, 'Logs'),
     filterForm(params),
     ...(data.items.length
       ? [table(data.items),
         h('nav', { class: 'pager', 'aria-label': 'Pages' },
-          page > 1 ? pageLink(page - 1, '← Newer') : null,
-          h('span', { class: 'muted' }, `Page ${fmt.number(page)} of ${data.total_capped ? 'many' : fmt.number(Math.max(1, data.total_pages))} · ${total} rows`),
-          page < data.total_pages || data.total_capped ? pageLink(page + 1, 'Older →') : null)]
+          cursor ? h('a', { class: 'button quiet', href: `#/logs?${newest}`, id: 'logs-newest' }, '← Newest') : null,
+          h('span', { class: 'muted', id: 'logs-range' }, `Rows ${fmt.number(first)}–${fmt.number(first + data.items.length - 1)} of ${total}`),
+          data.next_cursor ? h('a', { class: 'button quiet', href: `#/logs?${older}`, id: 'logs-older' }, 'Older →') : null)]
       : filtered ? [empty('No log rows match these filters. Widen the time range or clear a filter.', h('a', { href: '#/logs' }, 'Clear the filters'))]
-        : [empty('The log is empty.', firstWebhook())]));
+        : cursor ? [empty('No older rows.', h('a', { href: '#/logs' }, 'Back to the newest'))]
+          : [empty('The log is empty.', firstWebhook())]));
 }
 
 function headersTable(headers) {

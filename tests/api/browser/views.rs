@@ -11,7 +11,8 @@ const TOKEN: &str = "dashboard-test-token";
 on_both_engines!(
     signs_in_and_follows_webhooks_through_overview_and_logs,
     opens_without_sign_in_when_no_token_is_set,
-    finds_a_lead_by_email_and_opens_its_record
+    finds_a_lead_by_email_and_opens_its_record,
+    pages_the_log_by_cursor
 );
 
 async fn signs_in_and_follows_webhooks_through_overview_and_logs(engine: Engine) {
@@ -114,5 +115,34 @@ async fn finds_a_lead_by_email_and_opens_its_record(engine: Engine) {
     browser.screenshots("record", "#status-history").await;
     browser.click("#record-links a").await;
     browser.wait_text("#view-records h1", &format!("Pre-lead {pre_lead}")).await;
+    browser.finish().await;
+}
+
+async fn pages_the_log_by_cursor(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
+    else {
+        return;
+    };
+    // One page and one row more (the page holds 25).
+    for n in 0..26 {
+        let update = json!({"event": "lead_update", "data": {"notes": format!("update {n}")}});
+        assert_eq!(app.post(&format!("/incoming/lead/{}/update", 1000 + n), &update).await.status, 404);
+    }
+    let Some(mut browser) = Browser::start(&app.address).await else { return };
+    browser.sign_in(TOKEN).await;
+    browser.go("#/logs").await;
+    browser.wait_text("#logs-range", "Rows 1–25 of 26").await;
+    browser.wait_text("#log-table tbody tr:first-child td:first-child", "26").await;
+    browser.click("#logs-older").await;
+    browser.wait_text("#logs-range", "Rows 26–26 of 26").await;
+    let hash = browser.eval("window.location.hash").await;
+    assert!(hash.as_str().unwrap().contains("cursor="), "the page is addressed by cursor: {hash}");
+    browser.wait_text("#log-table tbody tr:first-child td:first-child", "1").await;
+    assert!(
+        browser.client.find(fantoccini::Locator::Css("#logs-older")).await.is_err(),
+        "the last page has no older one"
+    );
+    browser.click("#logs-newest").await;
+    browser.wait_text("#logs-range", "Rows 1–25 of 26").await;
     browser.finish().await;
 }
