@@ -29,10 +29,12 @@ pub const ASSETS: &[Asset] = &[
     asset!("overview.js", JS),
     asset!("logs.js", JS),
     asset!("records.js", JS),
+    asset!("subscriptions.js", JS),
+    asset!("deliveries.js", JS),
     asset!("icon.svg", "image/svg+xml"),
 ];
 
-/// The page shell; `{{BUILD}}` and `{{AUTH}}` are filled in when it is served.
+/// The page shell; `{{BUILD}}`, `{{AUTH}}` and `{{EVENTS}}` are filled in when it is served.
 pub const INDEX_HTML: &str = include_str!("assets/index.html");
 
 /// The first 16 hex digits of a SHA-256 over every asset's name and bytes.

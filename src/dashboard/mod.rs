@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::outgoing::types::EVENT_TYPES;
 use crate::state::AppState;
 
 pub const PATH: &str = "/dashboard";
@@ -44,11 +45,15 @@ fn secured(cache: &'static str, content_type: &'static str) -> HeaderMap {
     headers
 }
 
-/// The page names its assets by build id and says whether the API asks for a token (without
-/// `CRM_ADMIN_TOKEN` the page opens without sign-in and says so). Never cached without asking.
+/// The page names its assets by build id, says whether the API asks for a token (without
+/// `CRM_ADMIN_TOKEN` the page opens without sign-in and says so) and lists the outgoing event
+/// types a subscription can choose. Never cached without asking.
 async fn page(State(state): State<AppState>) -> Response {
     let auth = if state.config.admin_token.is_some() { "token" } else { "open" };
-    let html = assets::INDEX_HTML.replace("{{BUILD}}", assets::build_id()).replace("{{AUTH}}", auth);
+    let html = assets::INDEX_HTML
+        .replace("{{BUILD}}", assets::build_id())
+        .replace("{{AUTH}}", auth)
+        .replace("{{EVENTS}}", &EVENT_TYPES.join(" "));
     (secured("no-cache", "text/html; charset=utf-8"), html).into_response()
 }
 

@@ -25,6 +25,8 @@ async fn serves_the_page_with_a_strict_policy_and_versioned_assets(engine: Engin
     let html = page.text().await.unwrap();
     assert!(html.contains("data-auth=\"token\""), "the page says a token is needed");
     assert!(!html.contains("<script>") && !html.contains("{{"), "no inline script, no unfilled slot");
+    let events = crm_webhooks::outgoing::types::EVENT_TYPES.join(" ");
+    assert!(html.contains(&format!("data-events=\"{events}\"")), "the page lists the event types to subscribe to");
     let build = crm_webhooks::dashboard::assets::build_id();
     for asset in crm_webhooks::dashboard::assets::ASSETS {
         let path = format!("/dashboard/assets/{build}/{}", asset.name);

@@ -6,11 +6,13 @@ import { h } from './dom.js';
 import * as overview from './overview.js';
 import * as logs from './logs.js';
 import * as records from './records.js';
+import * as subscriptions from './subscriptions.js';
 
 const VIEWS = [
   { path: 'overview', label: 'Overview', module: overview },
   { path: 'logs', label: 'Logs', module: logs },
   { path: 'records', label: 'Records', module: records },
+  { path: 'subscriptions', label: 'Subscriptions', module: subscriptions },
 ];
 
 const main = document.getElementById('main');
