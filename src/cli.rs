@@ -1,4 +1,4 @@
-//! Command line: `serve` (default), `migrate`, `sign`. Every setting is a flag with an env twin;
+//! Command line: `serve` (default), `migrate`, `sign`, `backup`. Every setting is a flag with an env twin;
 //! a bad one is reported on one line naming it, with exit code 2, before anything is written.
 //! Typed settings are parsed by clap with the parsers of `setting.rs`.
 
@@ -28,6 +28,14 @@ enum Command {
     Migrate,
     /// Print the signature headers for a body file, as an integrator would send them.
     Sign(SignArgs),
+    /// Copy the SQLite database to a new file while the service keeps running.
+    Backup(BackupArgs),
+}
+
+#[derive(Args, Debug)]
+struct BackupArgs {
+    /// The file to write; it must not exist yet.
+    path: std::path::PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -224,6 +232,25 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign(args, &config),
         Command::Serve => run_async(crate::startup::serve(config)),
         Command::Migrate => run_async(crate::startup::migrate_only(config)),
+        Command::Backup(args) => backup(&args, &config),
+    }
+}
+
+fn backup(args: &BackupArgs, config: &Config) -> ExitCode {
+    use crate::backup::BackupError;
+    match crate::backup::backup(&config.database_url, &args.path) {
+        Ok(copied) => {
+            println!("backed up {} to {} ({} bytes)", copied.source.display(), copied.target.display(), copied.bytes);
+            ExitCode::SUCCESS
+        }
+        Err(BackupError::Refused(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(BackupError::Failed(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

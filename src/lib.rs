@@ -1,5 +1,6 @@
 //! crm-webhooks: signed JSON webhooks into a CRM. See README.md for the tour.
 
+pub mod backup;
 pub mod changes;
 pub mod cli;
 pub mod config;

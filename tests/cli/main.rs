@@ -158,6 +158,7 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap()
 }
 
+mod backup;
 mod migrate;
 mod serve;
 mod settings;

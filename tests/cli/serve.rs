@@ -14,23 +14,23 @@ use crate::{client, crm, drain, entries, free_port, run, sqlite_count, sqlite_ur
 // ---------------------------------------------------------------------------------------------
 // serve
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
     stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
 }
 
-struct Stopped {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Stopped {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Server {
     /// Starts `serve` on a free port against `db` with the webhook secret `s3cret`; returns when
     /// /healthz answers 200.
-    async fn start(dir: &Path, db: &Path, extra: &[(&str, &str)]) -> Server {
+    pub(crate) async fn start(dir: &Path, db: &Path, extra: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut command = crm(dir);
         command
@@ -70,7 +70,7 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -81,7 +81,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits (at most 15 s) for the process to end.
-    async fn terminate(mut self) -> Stopped {
+    pub(crate) async fn terminate(mut self) -> Stopped {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
         assert!(sent.success(), "kill -TERM {pid}");
@@ -127,7 +127,7 @@ async fn post_signed(url: &str, secret: &str, body: &[u8]) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-fn example(event: &str) -> Vec<u8> {
+pub(crate) fn example(event: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/examples/{event}.request.json"));
     std::fs::read(path).expect("example request")
 }
@@ -137,7 +137,7 @@ fn assert_no_secret(stopped: &Stopped) {
     assert!(!stopped.stderr.contains("s3cret"), "secret in stderr: {}", stopped.stderr);
 }
 
-const LEAD_CREATE: &str = "/api/v1/webhooks/incoming/lead/create";
+pub(crate) const LEAD_CREATE: &str = "/api/v1/webhooks/incoming/lead/create";
 
 #[tokio::test]
 async fn serve_accepts_a_signed_lead_and_keeps_it_after_sigterm() {
