@@ -101,6 +101,7 @@ pub fn document() -> OpenApi {
     let mut document = base()
         .nest(API_BASE, webhook::openapi())
         .nest(API_BASE, logs::openapi())
+        .nest(API_BASE, webhook::replay::openapi())
         .nest(API_BASE, outgoing::openapi())
         .merge_from(records::api::openapi())
         .merge_from(timeline::openapi())

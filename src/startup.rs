@@ -120,6 +120,7 @@ pub fn router(state: AppState, limiter: Option<Arc<rate_limit::RateLimiter>>) ->
     let api = Router::new()
         .merge(webhooks)
         .merge(logs::router().route_layer(admin()))
+        .merge(webhook::replay::router().route_layer(admin()))
         .merge(outgoing::router().route_layer(admin()))
         .method_not_allowed_fallback(http::method_not_allowed);
     Router::new()

@@ -35,6 +35,8 @@ pub struct NewLog {
     /// length in bytes and its SHA-256 in hex.
     pub request_body_bytes: Option<i64>,
     pub request_body_sha256: Option<String>,
+    /// The row this request replays (`POST /logs/{id}/replay`).
+    pub replay_of: Option<i64>,
 }
 
 pub async fn insert(conn: &mut WriteConn, log: &NewLog) -> Result<i64, crate::db::DbError> {
@@ -59,7 +61,8 @@ pub async fn insert(conn: &mut WriteConn, log: &NewLog) -> Result<i64, crate::db
         .set("duration_ms", log.duration_ms)
         .set("processed_at", log.processed_at.clone())
         .set("request_body_bytes", log.request_body_bytes)
-        .set("request_body_sha256", log.request_body_sha256.clone());
+        .set("request_body_sha256", log.request_body_sha256.clone())
+        .set("replay_of", log.replay_of);
     row.insert(conn, "webhook_logs").await
 }
 
@@ -96,11 +99,13 @@ pub struct LogOut {
     pub request_body_bytes: Option<i64>,
     /// On a 401 row: the whole body's SHA-256 in lower-case hex (null on other rows).
     pub request_body_sha256: Option<String>,
+    /// On a row written by `POST /logs/{id}/replay`: the id of the row it replayed (null on others).
+    pub replay_of: Option<i64>,
 }
 
 const COLUMNS: &str = "id, direction, event, source, method, path, remote_addr, request_headers, request_body, \
      response_status, response_body, is_successful, error_message, entity_type, entity_id, idempotency_key, \
-     duration_ms, created_at, processed_at, request_body_bytes, request_body_sha256";
+     duration_ms, created_at, processed_at, request_body_bytes, request_body_sha256, replay_of";
 
 fn from_row(row: &AnyRow) -> Result<LogOut, sqlx::Error> {
     let headers: String = row.try_get("request_headers")?;
@@ -126,6 +131,7 @@ fn from_row(row: &AnyRow) -> Result<LogOut, sqlx::Error> {
         processed_at: row.try_get("processed_at")?,
         request_body_bytes: row.try_get("request_body_bytes")?,
         request_body_sha256: row.try_get("request_body_sha256")?,
+        replay_of: row.try_get("replay_of")?,
     })
 }
 

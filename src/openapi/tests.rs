@@ -83,7 +83,7 @@ fn it_has_exactly_the_served_paths() {
     let mut expected: BTreeSet<String> =
         EventKind::ALL.iter().filter_map(|kind| kind.path()).map(|path| format!("{API_BASE}{path}")).collect();
     assert_eq!(expected.len(), 16);
-    for path in ["/incoming", "/logs", "/logs/{log_id}"] {
+    for path in ["/incoming", "/logs", "/logs/{log_id}", "/logs/{log_id}/replay"] {
         expected.insert(format!("{API_BASE}{path}"));
     }
     for path in [
@@ -111,7 +111,7 @@ fn it_has_exactly_the_served_paths() {
         expected.insert(path.to_string());
     }
     assert_eq!(paths, expected);
-    assert_eq!(paths.len(), 42);
+    assert_eq!(paths.len(), 43);
     // The dashboard's page, its assets and the `/` redirect are served but are not API: they are
     // left out of the document on purpose.
     for route in crate::dashboard::ROUTES {

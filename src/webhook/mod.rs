@@ -2,7 +2,7 @@
 //! `POST /incoming`), the envelope, signatures, idempotency, the parser of each event's `data`
 //! (`command.rs`) and the pipeline every webhook call runs through (`pipeline.rs`). The resource
 //! modules know nothing of this module: it calls their stores and reads the neutral event table
-//! (`crate::events`).
+//! (`crate::events`). `replay.rs` runs a logged request again through these same routes.
 
 pub mod command;
 pub mod envelope;
@@ -10,6 +10,7 @@ pub mod idempotency;
 mod openapi;
 mod parse_error;
 pub mod pipeline;
+pub mod replay;
 pub mod request;
 pub mod signature;
 pub mod unauthenticated;

@@ -2,6 +2,8 @@
 //! envelope → resolve the event and its target id → parse `data` → apply in a transaction
 //! (claiming the idempotency key first) → answer. Every call is logged: a success in the same
 //! transaction as its change, a failure in a row of its own after the change was rolled back.
+//! A replay (`POST /logs/{id}/replay`) runs the same path: its signature check is skipped (the
+//! admin token stood in), its row names the replayed one, and its answer names its row.
 
 use std::time::Instant;
 
@@ -40,6 +42,8 @@ const LOGGED_HEADERS: [&str; 10] = [
     "webhook-timestamp",
     "x-real-ip",
 ];
+/// The header of a replay's answer that names its new log row.
+pub const REPLAY_LOG_ID: &str = "x-replay-log-id";
 const REDACTED_HEADERS: [&str; 4] = ["x-webhook-signature", "webhook-signature", "authorization", "cookie"];
 
 struct Prepared {
@@ -55,6 +59,8 @@ struct Answer {
     replayed: bool,
     /// An outgoing event was committed with the change (the delivery worker is woken).
     queued_event: bool,
+    /// A replay's own log row, answered in `X-Replay-Log-Id`.
+    replay_log_id: Option<i64>,
 }
 
 impl IntoResponse for Answer {
@@ -64,6 +70,9 @@ impl IntoResponse for Answer {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if self.replayed {
             headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        if let Some(id) = self.replay_log_id {
+            headers.insert(REPLAY_LOG_ID, HeaderValue::from(id));
         }
         response
     }
@@ -76,7 +85,7 @@ pub async fn handle(
     req: WebhookRequest,
 ) -> Response {
     let started = Instant::now();
-    let WebhookRequest { method, path, headers, remote_addr, request_id, body } = req;
+    let WebhookRequest { method, path, headers, remote_addr, request_id, body, replay } = req;
     let raw = body.as_ref().ok().cloned();
     let mut log = NewLog {
         direction: "incoming",
@@ -87,6 +96,7 @@ pub async fn handle(
         request_body: body.as_ref().ok().map(|bytes| storable_text(bytes)),
         request_id,
         created_at: time::now(),
+        replay_of: replay.map(|replay| replay.of),
         ..NewLog::default()
     };
     match prepare(&state, expected, path_id.as_deref(), &path, &headers, body, &mut log) {
@@ -105,7 +115,9 @@ fn prepare(
     log: &mut NewLog,
 ) -> Result<Prepared, AppError> {
     let body = body?;
-    state.verifier.verify(headers, &body, chrono::Utc::now().timestamp())?;
+    if log.replay_of.is_none() {
+        state.verifier.verify(headers, &body, chrono::Utc::now().timestamp())?;
+    }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if !envelope::is_json_content_type(content_type) {
         return Err(AppError::UnsupportedMediaType);
@@ -222,7 +234,13 @@ async fn run_in_transaction(
         if let Some(key) = &idempotency {
             if let Some(stored) = idempotency::claim(&mut change, key).await? {
                 let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-                return Ok(Answer { status, body: stored.body, replayed: true, queued_event: false });
+                return Ok(Answer {
+                    status,
+                    body: stored.body,
+                    replayed: true,
+                    queued_event: false,
+                    replay_log_id: None,
+                });
             }
         }
         let done = command::execute(&mut change, command, &ctx).await?;
@@ -239,22 +257,30 @@ async fn run_in_transaction(
         if let Some(event) = &event {
             outgoing::outbox::record(&mut change, event, first_delay).await?;
         }
-        Ok::<_, AppError>(Answer { status: StatusCode::OK, body, replayed: false, queued_event: event.is_some() })
+        Ok::<_, AppError>(Answer {
+            status: StatusCode::OK,
+            body,
+            replayed: false,
+            queued_event: event.is_some(),
+            replay_log_id: None,
+        })
     }
     .await;
     match result {
-        Ok(answer) => {
+        Ok(mut answer) => {
             finish(&mut log, answer.status, &answer.body, None, started);
-            log_store::insert(&mut change, &log).await?;
+            let id = log_store::insert(&mut change, &log).await?;
             change.commit().await?;
+            answer.replay_log_id = log.replay_of.map(|_| id);
             Ok(answer)
         }
         Err(err) => {
             change.rollback().await?;
             err.log_if_internal();
-            let answer = error_answer(&err);
+            let mut answer = error_answer(&err);
             finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
-            log_store::insert(conn, &log).await?;
+            let id = log_store::insert(conn, &log).await?;
+            answer.replay_log_id = log.replay_of.map(|_| id);
             Ok(answer)
         }
     }
@@ -270,18 +296,20 @@ async fn reject(state: &AppState, err: AppError, mut log: NewLog, raw: Option<By
             unauthenticated::cut_body(&mut log, body);
         }
     }
-    let answer = error_answer(&err);
+    let mut answer = error_answer(&err);
     finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
+    let replay = log.replay_of.is_some();
     let written = state.db.write(move |conn| Box::pin(async move { Ok(log_store::insert(conn, &log).await?) })).await;
-    if let Err(log_err) = written {
-        AppError::from(log_err).log_if_internal();
+    match written {
+        Ok(id) => answer.replay_log_id = replay.then_some(id),
+        Err(log_err) => AppError::from(log_err).log_if_internal(),
     }
     answer.into_response()
 }
 
 fn error_answer(err: &AppError) -> Answer {
     let body = serde_json::to_string(&err.body()).unwrap_or_else(|_| r#"{"detail":"Internal server error"}"#.into());
-    Answer { status: err.status(), body, replayed: false, queued_event: false }
+    Answer { status: err.status(), body, replayed: false, queued_event: false, replay_log_id: None }
 }
 
 fn finish(log: &mut NewLog, status: StatusCode, body: &str, error: Option<String>, started: Instant) {

@@ -14,6 +14,14 @@ use crate::http::client_ip::ClientIp;
 use crate::http::error::AppError;
 use crate::state::AppState;
 
+/// Marks a request that `POST /logs/{id}/replay` runs again: the admin token stood in for its
+/// signature. Only the server itself sets it (a request extension, never read from the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replay {
+    /// The log row replayed.
+    pub of: i64,
+}
+
 pub struct WebhookRequest {
     pub method: Method,
     pub path: String,
@@ -21,6 +29,8 @@ pub struct WebhookRequest {
     pub remote_addr: Option<String>,
     pub request_id: Option<String>,
     pub body: Result<Bytes, AppError>,
+    /// Set when this is a replay of a logged request.
+    pub replay: Option<Replay>,
 }
 
 impl FromRequest<AppState> for WebhookRequest {
@@ -35,8 +45,9 @@ impl FromRequest<AppState> for WebhookRequest {
             .unwrap_or_else(|| parts.uri.path().to_string());
         let remote_addr = parts.extensions.get::<ClientIp>().map(|ip| ip.0.to_string());
         let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let replay = parts.extensions.get::<Replay>().copied();
         let body = read_body(&parts.headers, body, state.config.max_body_bytes, state.config.body_timeout).await;
-        Ok(WebhookRequest { method: parts.method, path, headers: parts.headers, remote_addr, request_id, body })
+        Ok(WebhookRequest { method: parts.method, path, headers: parts.headers, remote_addr, request_id, body, replay })
     }
 }
 

@@ -48,7 +48,8 @@ async fn logs_list_newest_first_with_pagination_and_filters(engine: Engine) {
             "created_at",
             "processed_at",
             "request_body_bytes",
-            "request_body_sha256"
+            "request_body_sha256",
+            "replay_of"
         ]
     );
     let newest = &items[0];

@@ -21,6 +21,7 @@ mod pipeline_rules;
 mod reading;
 mod receiver;
 mod records;
+mod replay;
 mod spec_examples;
 mod stats_pipeline;
 mod stats_traffic;
