@@ -27,6 +27,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("api.js", JS),
     asset!("dom.js", JS),
     asset!("overview.js", JS),
+    asset!("chart.js", JS),
+    asset!("pipeline.js", JS),
     asset!("logs.js", JS),
     asset!("records.js", JS),
     asset!("subscriptions.js", JS),

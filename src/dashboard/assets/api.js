@@ -60,9 +60,3 @@ export async function api(path, { method = 'GET', body, params, token } = {}) {
   }
   return { data, headers: response.headers, status: response.status };
 }
-
-/** The number of log rows matching `filter` (`10,000+` style when the count is capped). */
-export async function countLogs(filter) {
-  const { data } = await api('/api/v1/webhooks/logs', { params: { ...filter, page_size: 1 } });
-  return { total: data.total, capped: Boolean(data.total_capped) };
-}

@@ -5,12 +5,14 @@ import { api, ApiError, auth } from './api.js';
 import { h } from './dom.js';
 import * as overview from './overview.js';
 import * as logs from './logs.js';
+import * as pipeline from './pipeline.js';
 import * as records from './records.js';
 import * as subscriptions from './subscriptions.js';
 
 const VIEWS = [
   { path: 'overview', label: 'Overview', module: overview },
   { path: 'logs', label: 'Logs', module: logs },
+  { path: 'pipeline', label: 'Pipeline', module: pipeline },
   { path: 'records', label: 'Records', module: records },
   { path: 'subscriptions', label: 'Subscriptions', module: subscriptions },
 ];

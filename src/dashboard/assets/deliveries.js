@@ -26,7 +26,7 @@ export async function table(subscription, params) {
   const filter = h('nav', { class: 'segmented', 'aria-label': 'Delivery status' }, ['', ...STATUSES].map((s) =>
     h('a', { class: 'button quiet', href: href(subscription, s ? { status: s } : {}), 'aria-current': s === status ? 'page' : null }, s || 'all')));
   const rows = data.items.map((d) => h('tr', { class: d.status === 'dead' ? 'failed' : null },
-    h('td', null, h('a', { href: `#/subscriptions/${subscription}/deliveries/${d.id}`, 'aria-label': `Delivery ${d.id}` }, String(d.id))),
+    h('td', null, h('a', { href: `#/subscriptions/deliveries/${d.id}`, 'aria-label': `Delivery ${d.id}` }, String(d.id))),
     h('td', null, d.event),
     h('td', null, statusOf(d)),
     h('td', { class: 'num' }, fmt.number(d.attempts)),
@@ -71,15 +71,16 @@ async function nextAttempt(id, attempts) {
   return null;
 }
 
-export async function detail(root, subscription, id, outcome = '') {
+export async function detail(root, id, outcome = '') {
   const { data: d } = await api(`${BASE}/${encodeURIComponent(id)}`);
+  const subscription = d.subscription_id;
   const problem = h('p', { class: 'error', role: 'alert' });
-  const again = () => detail(root, subscription, id);
+  const again = () => detail(root, id);
   const retry = d.status === 'cancelled' ? null : actionButton('Retry now', async () => {
     await api(`${BASE}/${d.id}/retry`, { method: 'POST' });
     const after = await nextAttempt(d.id, d.attempts);
     const said = after ? `Attempt ${after.attempts}: ${after.status}${after.last_error ? ` (${after.last_error})` : ''}.` : 'Queued; no attempt was made yet. Refresh in a moment.';
-    await detail(root, subscription, id, said);
+    await detail(root, id, said);
   }, { id: 'retry-delivery', message: problem });
   root.replaceChildren(
     h('p', null, h('a', { href: `#/subscriptions/${subscription}` }, `← Subscription ${subscription}`)),

@@ -45,10 +45,11 @@ const moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2,
 const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit' });
 
 export const fmt = {
   number: (n) => (n === null || n === undefined ? '—' : numberFormat.format(n)),
+  /** `1 request`, `2 requests` (English nouns; the number in the reader's locale). */
+  count: (n, noun) => `${numberFormat.format(n)} ${noun}${n === 1 ? '' : 's'}`,
   decimal: (n) => (n === null || n === undefined ? '—' : decimalFormat.format(n)),
   /** Money arrives as a decimal string ("2500.00"); shown with the locale's separators. */
   money: (text) => (text === null || text === undefined ? '—' : moneyFormat.format(Number(text))),
@@ -56,7 +57,6 @@ export const fmt = {
   ms: (n) => (n === null || n === undefined ? '—' : `${decimalFormat.format(n)} ms`),
   dateTime: (iso) => (iso ? dateTimeFormat.format(new Date(iso)) : '—'),
   time: (iso) => timeFormat.format(new Date(iso)),
-  dayHour: (iso) => dayFormat.format(new Date(iso)),
 };
 
 /** A `<time>` element showing a date-time in the reader's locale, with the UTC value kept. */

@@ -2,7 +2,7 @@
 // its possible duplicates and the links between a pre-lead, its lead and its customer.
 
 import { api } from './api.js';
-import { empty, fields, fmt, h, panel, pretty, when } from './dom.js';
+import { actionButton, empty, fields, fmt, h, panel, pretty, when } from './dom.js';
 
 export const TYPES = {
   pre_lead: { path: 'pre-leads', label: 'Pre-leads', one: 'Pre-lead' },
@@ -85,10 +85,35 @@ function childTable(title, rows, columns, id) {
     h('tbody', null, rows.map((row) => h('tr', null, columns.map((c) => h('td', { class: 'wrap' }, value(c, row[c])))))))));
 }
 
+const KINDS = { status_change: 'status', contact: 'contact', memo: 'memo', activity: 'activity', profile: 'profile', order: 'order', payment: 'payment', webhook: 'webhook', delivery: 'delivery' };
+
+function timelineItem(item) {
+  const ref = item.ref || {};
+  const link = ref.type === 'log' ? `#/logs/${ref.id}` : ref.type === 'delivery' ? `#/subscriptions/deliveries/${ref.id}` : null;
+  const bad = item.kind === 'webhook' && / answered (?!2\d\d)/.test(item.summary);
+  return h('li', null, when(item.at), h('span', null, h('span', { class: ['badge kind', bad ? 'bad' : ''] }, KINDS[item.kind] || item.kind)),
+    h('span', null, link ? h('a', { href: link }, item.summary) : item.summary));
+}
+
+/** The record's timeline, newest first, a page at a time. */
+async function timeline(base) {
+  const list = h('ol', { class: 'timeline', id: 'timeline' });
+  const more = h('div', { class: 'actions' });
+  const problem = h('p', { class: 'error', role: 'alert' });
+  const load = async (cursor) => {
+    const { data } = await api(`${base}/timeline`, { params: { order: 'desc', limit: 25, cursor } });
+    list.append(...data.items.map(timelineItem));
+    more.replaceChildren(data.next_cursor ? actionButton('Older', () => load(data.next_cursor), { class: 'quiet', id: 'timeline-older', message: problem }) : '');
+    if (!list.children.length) list.replaceWith(empty('Nothing has happened to this record yet.'));
+  };
+  await load();
+  return panel('Timeline', list, more, problem);
+}
+
 async function detail(root, type, id) {
   if (!TYPES[type]) throw new Error(`Unknown record type ${type}`);
   const base = `/api/v1/${TYPES[type].path}/${encodeURIComponent(id)}`;
-  const { data: record } = await api(base);
+  const [{ data: record }, history] = await Promise.all([api(base), timeline(base)]);
   const scalars = Object.entries(record).filter(([k, v]) => k !== 'raw_payload' && (v === null || typeof v !== 'object'));
   const links = LINKS.filter(([key, t]) => t !== type && record[key]).map(([key, t]) => h('li', null, h('a', { href: recordHref(t, record[key]) }, `${TYPES[t].one} ${record[key]}`)));
   const duplicates = record.possible_duplicates || [];
@@ -100,6 +125,7 @@ async function detail(root, type, id) {
       panel('Possible duplicates', duplicates.length
         ? h('ul', { id: 'duplicates' }, duplicates.map((d) => h('li', null, h('a', { href: recordHref(d.entity_type, d.id) }, `${TYPES[d.entity_type]?.one || d.entity_type} ${d.id}`), ` (same ${d.matched_on})`)))
         : h('p', { class: 'muted' }, 'None found by e-mail or phone.'))),
+    history,
     childTable('Status history', record.status_history, ['created_at', 'old_status', 'new_status', 'remarks', 'event'], 'status-history'),
     panel('Fields', fields(scalars.map(([k, v]) => [k.replace(/_/g, ' '), value(k, v)]))),
     childTable('Contacts', record.contacts, ['first_name', 'last_name', 'email', 'phone', 'designation', 'is_primary']),

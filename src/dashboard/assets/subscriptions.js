@@ -133,7 +133,7 @@ function recoverForm(id, done) {
 }
 
 function testOutcome(delivery) {
-  const link = h('a', { href: `#/subscriptions/${delivery.subscription_id}/deliveries/${delivery.id}` }, `Test delivery ${delivery.id}`);
+  const link = h('a', { href: `#/subscriptions/deliveries/${delivery.id}` }, `Test delivery ${delivery.id}`);
   if (delivery.status === 'delivered') return [link, `: delivered, the receiver answered HTTP ${delivery.last_status_code}.`];
   const why = delivery.last_error || (delivery.last_status_code ? `HTTP ${delivery.last_status_code}` : 'no attempt yet');
   return [link, `: ${delivery.status} (${why}).`, delivery.next_attempt_at ? [' Next attempt ', when(delivery.next_attempt_at), '.'] : ''];
@@ -191,9 +191,9 @@ async function detail(root, id, params) {
 }
 
 export async function render(root, route) {
-  const [id, sub, deliveryId] = route.parts;
+  const [id, deliveryId] = route.parts;
   if (id === 'new') createForm(root);
-  else if (id && sub === 'deliveries' && deliveryId) await deliveries.detail(root, id, deliveryId);
+  else if (id === 'deliveries' && deliveryId) await deliveries.detail(root, deliveryId);
   else if (id) await detail(root, id, route.params);
   else await list(root, route.params);
 }

@@ -3,6 +3,7 @@
 //! the end; a test fails on any JavaScript error, CSP violation or `console.error` the page logs.
 //! Without `chromium` and `chromedriver` the tests print one `skipped` line and pass.
 
+mod stats;
 mod subscriptions;
 mod views;
 

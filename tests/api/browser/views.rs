@@ -45,7 +45,12 @@ async fn signs_in_and_follows_webhooks_through_overview_and_logs(engine: Engine)
     browser.go("#/overview").await;
     browser.wait_text("#overview-figures", "1 failed").await;
     browser.wait_text("#view-overview", "Lead not found").await;
-    browser.screenshots("overview", "#overview-figures").await;
+    browser.find("#traffic-chart svg").await;
+    let chart = browser.eval("document.querySelector('#traffic-chart svg').getAttribute('aria-label')").await;
+    assert!(chart.as_str().unwrap().contains("2 requests, 1 failed"), "{chart}");
+    browser.wait_text("#failing-events", "lead_update").await;
+    browser.wait_text("#failures-by-status", "HTTP 404").await;
+    browser.screenshots("overview", "#traffic-chart svg").await;
 
     browser.go("#/logs").await;
     browser.wait_text("#log-table", "new_lead").await;
@@ -111,10 +116,15 @@ async fn finds_a_lead_by_email_and_opens_its_record(engine: Engine) {
     browser.screenshots("records", "#record-table").await;
     browser.click(&format!("#record-table a[href='#/records/lead/{lead}']")).await;
     browser.wait_text("#status-history", "new").await;
+    browser.wait_text("#timeline", &format!("On pre-lead {pre_lead}")).await;
+    browser.wait_text("#timeline", "answered 200").await;
     browser.wait_text("#record-links", &format!("Pre-lead {pre_lead}")).await;
-    browser.screenshots("record", "#status-history").await;
+    browser.screenshots("record", "#timeline").await;
     browser.click("#record-links a").await;
     browser.wait_text("#view-records h1", &format!("Pre-lead {pre_lead}")).await;
+    // A webhook call on the timeline opens its log row.
+    browser.click("#timeline a[href^='#/logs/']").await;
+    browser.wait_text("#view-logs", "/api/v1/webhooks/incoming/pre-lead").await;
     browser.finish().await;
 }
 
