@@ -20,9 +20,12 @@ export const auth = {
 };
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  /** `data` and `headers` are the refusal's body and headers (absent when nothing answered). */
+  constructor(status, detail, data = null, headers = null) {
     super(detail);
     this.status = status;
+    this.data = data;
+    this.headers = headers;
   }
 }
 
@@ -56,7 +59,7 @@ export async function api(path, { method = 'GET', body, params, token } = {}) {
   if (!response.ok) {
     const detail = data && typeof data === 'object' && data.detail ? data.detail : `HTTP ${response.status}`;
     if (response.status === 401 && token === undefined) window.dispatchEvent(new CustomEvent('crm:unauthorized'));
-    throw new ApiError(response.status, detail);
+    throw new ApiError(response.status, detail, data, response.headers);
   }
   return { data, headers: response.headers, status: response.status };
 }

@@ -109,5 +109,9 @@ if (auth.mode === 'open') {
   banner.textContent = 'No admin token is set (CRM_ADMIN_TOKEN), so this dashboard opens without sign-in. The server allows that only on a loopback address.';
 }
 
-window.addEventListener('hashchange', route);
+// After moving to another view, keyboard focus starts at its content (not back at the top of the page).
+window.addEventListener('hashchange', async () => {
+  await route();
+  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
+});
 route();

@@ -1,8 +1,8 @@
 // Logs: the filters of GET /logs, a table of rows, and one row's headers and bodies. Bodies are
 // whatever the caller sent, so they are only ever shown as text.
 
-import { api } from './api.js';
-import { empty, fields, firstWebhook, fmt, fromLocalInput, h, panel, pretty, statusBadge, toLocalInput, when } from './dom.js';
+import { api, ApiError } from './api.js';
+import { actionButton, empty, fields, firstWebhook, fmt, fromLocalInput, h, panel, pretty, statusBadge, toLocalInput, when } from './dom.js';
 
 const FILTERS = ['direction', 'is_successful', 'event', 'entity_type', 'entity_id', 'since', 'until'];
 const PAGE_SIZE = 25;
@@ -96,16 +96,47 @@ function body(text, id) {
   return text ? h('pre', { class: 'body', id, tabindex: 0 }, pretty(text)) : h('p', { class: 'muted' }, 'Empty.');
 }
 
+/** Whether the server can run the row again: a failed incoming call that passed its signature check, body whole. */
+function replayable(row) {
+  return row.direction === 'incoming' && !row.is_successful && ![401, 408, 413].includes(row.response_status)
+    && row.request_body !== null && row.request_body_bytes == null;
+}
+
+/** Runs the row again and shows the webhook's new answer, with a link to the replay's own row. */
+function replayPanel(row) {
+  const outcome = h('div', { id: 'replay-outcome', role: 'status' });
+  const problem = h('p', { class: 'error', role: 'alert', id: 'replay-error' });
+  const show = (status, body, newId) => outcome.replaceChildren(
+    h('p', null, 'The webhook answered ', statusBadge(status), status >= 200 && status < 300 ? ' this time.' : ' again.',
+      newId ? [' Its log row: ', h('a', { href: `#/logs/${newId}`, id: 'replay-row' }, `#${newId}`), '.'] : ''),
+    h('pre', { class: 'body', id: 'replay-body', tabindex: 0 }, pretty(body)));
+  const button = actionButton('Replay', async () => {
+    try {
+      const { data, headers, status } = await api(`/api/v1/webhooks/logs/${row.id}/replay`, { method: 'POST' });
+      show(status, data, headers.get('X-Replay-Log-Id'));
+    } catch (err) {
+      const newId = err instanceof ApiError && err.headers ? err.headers.get('X-Replay-Log-Id') : null;
+      if (!newId) throw err;
+      show(err.status, err.data, newId);
+    }
+  }, { id: 'replay', message: problem });
+  return panel('Replay',
+    h('p', null, 'Run this request again as if it arrived now (the admin token stands in for its signature). A call refused because its record did not exist yet succeeds once the record exists.'),
+    h('div', { class: 'actions' }, button), problem, outcome);
+}
+
 async function detail(root, id) {
   const { data: row } = await api(`/api/v1/webhooks/logs/${encodeURIComponent(id)}`);
   root.replaceChildren(
     h('p', null, h('a', { href: '#/logs' }, '← All logs')),
     h('h1', null, `Log row ${row.id}`, ' ', statusBadge(row.response_status)),
+    replayable(row) ? replayPanel(row) : null,
     panel('Summary', fields([
       ['Direction', row.direction], ['Event', row.event], ['Source', row.source],
       ['Request', `${row.method} ${row.path}`], ['From', row.remote_addr],
       ['Succeeded', row.is_successful ? 'yes' : 'no'], ['Error', row.error_message],
       ['Record', entityText(row)], ['Idempotency key', row.idempotency_key],
+      ['Replay of', row.replay_of ? h('a', { href: `#/logs/${row.replay_of}` }, `#${row.replay_of}`) : null],
       ['Duration', fmt.ms(row.duration_ms)], ['Received', when(row.created_at)], ['Processed', when(row.processed_at)],
     ])),
     panel('Request headers', headersTable(row.request_headers)),

@@ -3,6 +3,7 @@
 //! the end; a test fails on any JavaScript error, CSP violation or `console.error` the page logs.
 //! Without `chromium` and `chromedriver` the tests print one `skipped` line and pass.
 
+mod replay;
 mod stats;
 mod subscriptions;
 mod views;
@@ -227,6 +228,12 @@ impl Browser {
         let input = self.find(css).await;
         input.clear().await.expect("clear");
         input.send_keys(text).await.expect("type");
+    }
+
+    /// Types `keys` (text or `fantoccini::key::Key`s) into whatever has the focus.
+    pub async fn press(&self, keys: &str) {
+        let focused = self.client.active_element().await.expect("a focused element");
+        focused.send_keys(keys).await.expect("type");
     }
 
     /// Saves `target/screenshots/{name}-{desktop|phone}.png` at both sizes, then goes back to the

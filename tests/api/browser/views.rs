@@ -1,5 +1,6 @@
 //! The dashboard's views in Chromium, on both engines.
 
+use fantoccini::key::Key;
 use serde_json::json;
 
 use super::Browser;
@@ -12,7 +13,8 @@ on_both_engines!(
     signs_in_and_follows_webhooks_through_overview_and_logs,
     opens_without_sign_in_when_no_token_is_set,
     finds_a_lead_by_email_and_opens_its_record,
-    pages_the_log_by_cursor
+    pages_the_log_by_cursor,
+    works_by_keyboard_alone
 );
 
 async fn signs_in_and_follows_webhooks_through_overview_and_logs(engine: Engine) {
@@ -154,5 +156,35 @@ async fn pages_the_log_by_cursor(engine: Engine) {
     );
     browser.click("#logs-newest").await;
     browser.wait_text("#logs-range", "Rows 1–25 of 26").await;
+    browser.finish().await;
+}
+
+async fn works_by_keyboard_alone(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
+    else {
+        return;
+    };
+    let Some(mut browser) = Browser::start(&app.address).await else { return };
+    browser.open("").await;
+    browser.find("#token").await;
+    // The token field has the focus; Enter signs in.
+    browser.press(&format!("{TOKEN}{}", Key::Enter)).await;
+    browser.find("#view-overview").await;
+    // Tab reaches the views' links, each with a visible focus ring; Enter opens one.
+    let mut reached = false;
+    for _ in 0..8 {
+        browser.press(&Key::Tab).await;
+        if browser.eval("document.activeElement.textContent").await == "Logs" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab reaches the Logs link");
+    assert_eq!(browser.eval("getComputedStyle(document.activeElement).outlineStyle").await, "solid");
+    browser.press(&Key::Enter).await;
+    browser.find("#log-filters").await;
+    // Focus moved to the view: the next Tab is its first control.
+    browser.press(&Key::Tab).await;
+    assert_eq!(browser.eval("document.activeElement.name").await, "direction");
     browser.finish().await;
 }
