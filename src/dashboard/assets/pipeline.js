@@ -43,9 +43,9 @@ export async function render(root) {
       stat('Revenue', fmt.money(p.customers.revenue), `${fmt.money(p.customers.outstanding)} outstanding`),
       stat('Pre-lead → customer', fmt.percent(c.pre_lead_to_customer), 'of all pre-leads')),
     panel('Funnel', charts[0], h('p', { class: 'muted' },
-      recordsLink('pre_lead', `${fmt.number(p.pre_leads.total)} pre-leads`), ` (${fmt.number(p.pre_leads.discarded)} discarded), `,
-      recordsLink('lead', `${fmt.number(p.leads.total)} leads`), ` (${fmt.number(p.leads.discarded)} discarded), `,
-      recordsLink('customer', `${fmt.number(p.customers.total)} customers`), '. Discarded records count in every rate.')),
+      recordsLink('pre_lead', fmt.count(p.pre_leads.total, 'pre-lead')), ` (${fmt.number(p.pre_leads.discarded)} discarded), `,
+      recordsLink('lead', fmt.count(p.leads.total, 'lead')), ` (${fmt.number(p.leads.discarded)} discarded), `,
+      recordsLink('customer', fmt.count(p.customers.total, 'customer')), '. Discarded records count in every rate.')),
     h('div', { class: 'grid-2' }, panel('Leads by status', charts[1]), panel('Pre-leads by status', charts[2])));
   for (const chart of charts) chart.redraw();
   const resize = () => charts.forEach((chart) => chart.redraw());

@@ -25,6 +25,19 @@ pub const DESKTOP: (u32, u32) = (1280, 800);
 pub const PHONE: (u32, u32) = (390, 844);
 const WAIT: Duration = Duration::from_secs(10);
 
+/// The admin token of the browser tests' servers.
+pub const TOKEN: &str = "dashboard-test-token";
+
+/// The app with the admin token set, and deliveries tried once at once to loopback receivers.
+pub async fn app(engine: crate::helpers::Engine) -> Option<crate::helpers::TestApp> {
+    let delivery = crate::outgoing::fast_delivery(&[0]);
+    crate::helpers::spawn_app_with(engine, move |c| {
+        c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN));
+        c.delivery = delivery;
+    })
+    .await
+}
+
 /// One browser at a time: the machine may have two cores, and Chromium wants them both.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -260,6 +273,12 @@ impl Browser {
     pub async fn color_scheme(&self, scheme: &str) {
         let params = json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]});
         self.client.issue_cmd(Cdp("Emulation.setEmulatedMedia", params)).await.expect("emulate the colour scheme");
+    }
+
+    /// Emulates a browser whose language is `locale` (`de-DE`); reload the page for it to apply.
+    pub async fn locale(&self, locale: &str) {
+        let params = json!({"locale": locale});
+        self.client.issue_cmd(Cdp("Emulation.setLocaleOverride", params)).await.expect("emulate the locale");
     }
 
     /// A JavaScript expression's value in the page.

@@ -3,19 +3,14 @@
 
 use serde_json::json;
 
-use super::Browser;
+use super::{app, Browser, TOKEN};
 use crate::helpers::{example_request, spawn_app_with, Engine};
 use crate::on_both_engines;
-
-const TOKEN: &str = "dashboard-test-token";
 
 on_both_engines!(replays_an_update_that_came_before_its_lead, says_why_a_row_cannot_be_replayed);
 
 async fn replays_an_update_that_came_before_its_lead(engine: Engine) {
-    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
-    else {
-        return;
-    };
+    let Some(app) = app(engine).await else { return };
     let early = json!({"event": "lead_update", "data": {"lead_status": "contacted", "notes": "called back"}});
     let refused = app.post("/incoming/lead/1/update", &early).await;
     assert_eq!(refused.status, 404, "{}", refused.text);

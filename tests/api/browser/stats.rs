@@ -2,27 +2,15 @@
 
 use serde_json::{json, Value};
 
-use super::Browser;
-use crate::helpers::{spawn_app_with, Engine, TestApp};
+use super::{app, Browser, TOKEN};
+use crate::helpers::{Engine, TestApp};
 use crate::on_both_engines;
-use crate::outgoing::fast_delivery;
 use crate::receiver::Receiver;
-
-const TOKEN: &str = "dashboard-test-token";
 
 on_both_engines!(
     shows_the_pipeline_funnel_with_rates_and_values,
     shows_deliveries_and_outgoing_traffic_in_the_overview
 );
-
-async fn app(engine: Engine) -> Option<TestApp> {
-    let delivery = fast_delivery(&[0]);
-    spawn_app_with(engine, move |c| {
-        c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN));
-        c.delivery = delivery;
-    })
-    .await
-}
 
 async fn ok(app: &TestApp, path: &str, body: Value) -> Value {
     let reply = app.post(path, &body).await;
@@ -69,6 +57,12 @@ async fn shows_the_pipeline_funnel_with_rates_and_values(engine: Engine) {
     let leads = label(&browser, "#leads-by-status svg").await;
     assert!(leads.contains("new 1") && leads.contains("won 1"), "{leads}");
     browser.screenshots("pipeline", "#funnel svg").await;
+    browser.color_scheme("dark").await;
+    browser.screenshots("pipeline-dark", "#funnel svg").await;
+    // Numbers follow the browser's language.
+    browser.locale("de-DE").await;
+    browser.client.refresh().await.expect("reload");
+    browser.wait_text("#pipeline-figures", "2.500,50").await;
     browser.click("#view-pipeline a[href='#/records?type=customer']").await;
     browser.wait_text("#record-table", "Neha").await;
     browser.finish().await;
@@ -103,5 +97,7 @@ async fn shows_deliveries_and_outgoing_traffic_in_the_overview(engine: Engine) {
     let buckets = browser.eval("document.querySelectorAll('#traffic-chart svg text.axis').length").await;
     assert!(buckets.as_i64().unwrap() > 5, "a day has time labels along its axis");
     browser.screenshots("overview-day", "#traffic-chart svg").await;
+    browser.color_scheme("dark").await;
+    browser.screenshots("overview-day-dark", "#traffic-chart svg").await;
     browser.finish().await;
 }

@@ -4,14 +4,10 @@
 
 use fantoccini::Locator;
 
-use super::Browser;
-use crate::helpers::Reply;
-use crate::helpers::{spawn_app_with, Engine, TestApp};
+use super::{app, Browser, TOKEN};
+use crate::helpers::{Engine, Reply, TestApp};
 use crate::on_both_engines;
-use crate::outgoing::fast_delivery;
 use crate::receiver::{refused_url, Receiver};
-
-const TOKEN: &str = "dashboard-test-token";
 
 /// An admin API call beside the page, with the token.
 async fn admin(app: &TestApp, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
@@ -26,15 +22,7 @@ async fn admin(app: &TestApp, method: &str, path: &str, body: Option<serde_json:
 on_both_engines!(creates_a_subscription_and_sees_its_test_delivery_arrive, requeues_and_deletes_a_failing_subscription);
 
 async fn creates_a_subscription_and_sees_its_test_delivery_arrive(engine: Engine) {
-    let delivery = fast_delivery(&[0]);
-    let Some(app) = spawn_app_with(engine, move |c| {
-        c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN));
-        c.delivery = delivery;
-    })
-    .await
-    else {
-        return;
-    };
+    let Some(app) = app(engine).await else { return };
     let receiver = Receiver::start().await;
     let Some(mut browser) = Browser::start(&app.address).await else { return };
     browser.sign_in(TOKEN).await;
@@ -109,15 +97,7 @@ async fn creates_a_subscription_and_sees_its_test_delivery_arrive(engine: Engine
 }
 
 async fn requeues_and_deletes_a_failing_subscription(engine: Engine) {
-    let delivery = fast_delivery(&[0]);
-    let Some(app) = spawn_app_with(engine, move |c| {
-        c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN));
-        c.delivery = delivery;
-    })
-    .await
-    else {
-        return;
-    };
+    let Some(app) = app(engine).await else { return };
     let created = admin(&app, "POST", "/subscriptions", Some(serde_json::json!({"url": refused_url().await}))).await;
     assert_eq!(created.status, 201, "{}", created.text);
     let id = created.body["id"].as_i64().unwrap();

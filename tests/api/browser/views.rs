@@ -3,11 +3,9 @@
 use fantoccini::key::Key;
 use serde_json::json;
 
-use super::Browser;
+use super::{app, Browser, TOKEN};
 use crate::helpers::{spawn_app_with, Engine};
 use crate::on_both_engines;
-
-const TOKEN: &str = "dashboard-test-token";
 
 on_both_engines!(
     signs_in_and_follows_webhooks_through_overview_and_logs,
@@ -18,10 +16,7 @@ on_both_engines!(
 );
 
 async fn signs_in_and_follows_webhooks_through_overview_and_logs(engine: Engine) {
-    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
-    else {
-        return;
-    };
+    let Some(app) = app(engine).await else { return };
     let Some(mut browser) = Browser::start(&app.address).await else { return };
 
     browser.open("").await;
@@ -98,10 +93,7 @@ async fn opens_without_sign_in_when_no_token_is_set(engine: Engine) {
 }
 
 async fn finds_a_lead_by_email_and_opens_its_record(engine: Engine) {
-    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
-    else {
-        return;
-    };
+    let Some(app) = app(engine).await else { return };
     let pre_lead = app.create_pre_lead().await;
     let converted =
         app.post(&format!("/incoming/pre-lead/{pre_lead}/convert"), &json!({"data": {"priority": "high"}})).await;
@@ -131,10 +123,7 @@ async fn finds_a_lead_by_email_and_opens_its_record(engine: Engine) {
 }
 
 async fn pages_the_log_by_cursor(engine: Engine) {
-    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
-    else {
-        return;
-    };
+    let Some(app) = app(engine).await else { return };
     // One page and one row more (the page holds 25).
     for n in 0..26 {
         let update = json!({"event": "lead_update", "data": {"notes": format!("update {n}")}});
@@ -160,10 +149,7 @@ async fn pages_the_log_by_cursor(engine: Engine) {
 }
 
 async fn works_by_keyboard_alone(engine: Engine) {
-    let Some(app) = spawn_app_with(engine, |c| c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN))).await
-    else {
-        return;
-    };
+    let Some(app) = app(engine).await else { return };
     let Some(mut browser) = Browser::start(&app.address).await else { return };
     browser.open("").await;
     browser.find("#token").await;
