@@ -108,6 +108,8 @@ struct Settings {
     sqlite_synchronous: SqliteSynchronous,
     #[command(flatten)]
     delivery: crate::outgoing::settings::DeliverySettings,
+    #[command(flatten)]
+    retention: crate::retention::settings::RetentionSettings,
 }
 
 fn setting_error(env: &str, flag: &str, message: impl std::fmt::Display) -> String {
@@ -179,6 +181,7 @@ impl Settings {
             max_connections: self.max_connections,
             settle_window: crate::config::SETTLE_WINDOW,
             delivery: self.delivery.into_config()?,
+            retention: self.retention.into_config(),
         })
     }
 }

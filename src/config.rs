@@ -79,6 +79,8 @@ pub struct Config {
     pub settle_window: Duration,
     /// Outgoing webhooks: retry schedule, timeout, concurrency, private addresses.
     pub delivery: crate::outgoing::DeliveryConfig,
+    /// How long log rows and finished deliveries are kept.
+    pub retention: crate::retention::RetentionConfig,
 }
 
 impl Config {
@@ -101,6 +103,7 @@ impl Config {
             max_connections: 4096,
             settle_window: SETTLE_WINDOW,
             delivery: crate::outgoing::DeliveryConfig::default(),
+            retention: crate::retention::RetentionConfig::default(),
         }
     }
 }

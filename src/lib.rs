@@ -20,6 +20,7 @@ pub mod outgoing;
 pub mod pre_leads;
 pub mod records;
 pub mod related;
+pub mod retention;
 pub mod server;
 pub mod setting;
 pub mod startup;

@@ -102,6 +102,7 @@ fn start_tasks(
         });
     }
     stats::start(tasks, state.db.clone());
+    crate::retention::start(tasks, &state.db, state.config.retention);
     let metrics = state.metrics.clone();
     tasks.spawn_periodic("metrics_upkeep", METRICS_UPKEEP_EVERY, move || {
         metrics.run_upkeep();

@@ -98,6 +98,23 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
     Some(app)
 }
 
+/// As [`spawn_app_with`], with `seed` run on the migrated database before the app starts (so that
+/// the background tasks' first runs, made at start, find the seeded rows).
+pub async fn spawn_app_seeded<F, Fut>(engine: Engine, tweak: impl FnOnce(&mut Config), seed: F) -> Option<TestApp>
+where
+    F: FnOnce(crm_webhooks::db::Db) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (database_url, dir, pg_database) = fresh_database(engine).await?;
+    let db = crm_webhooks::db::Db::connect(&Config::for_database(database_url.clone())).await.expect("migrate");
+    seed(db.clone()).await;
+    db.close().await;
+    let mut app = start(engine, database_url, tweak).await;
+    app._dir = dir;
+    app.pg_database = pg_database;
+    Some(app)
+}
+
 async fn start(engine: Engine, database_url: String, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_database(database_url.clone());
     config.webhook_secrets = vec![crm_webhooks::config::Secret::new(SECRET)];

@@ -22,6 +22,8 @@ mod reading;
 mod receiver;
 mod records;
 mod replay;
+mod retention;
+mod retention_batches;
 mod spec_examples;
 mod stats_pipeline;
 mod stats_traffic;

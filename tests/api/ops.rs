@@ -73,7 +73,7 @@ async fn background_tasks_and_the_writer_are_in_the_metrics(engine: Engine) {
 }
 
 /// The value of the sample whose name and labels are exactly `series`.
-fn metric_value(text: &str, series: &str) -> f64 {
+pub fn metric_value(text: &str, series: &str) -> f64 {
     let line = text.lines().find(|line| line.strip_prefix(series).is_some_and(|rest| rest.starts_with(' ')));
     let line = line.unwrap_or_else(|| panic!("no sample {series} in {text}"));
     line[series.len()..].trim().parse().unwrap_or_else(|_| panic!("not a number: {line}"))

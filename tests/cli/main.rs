@@ -18,7 +18,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_crm-webhooks");
 
 /// Settings the binary reads; removed from every child so the developer's environment cannot leak in.
 /// `every_setting_in_the_help_is_cleared_from_children` keeps it complete.
-const SETTINGS: [&str; 18] = [
+const SETTINGS: [&str; 20] = [
     "CRM_BIND",
     "CRM_DATABASE_URL",
     "CRM_WEBHOOK_SECRET",
@@ -37,6 +37,8 @@ const SETTINGS: [&str; 18] = [
     "CRM_DELIVERY_TIMEOUT",
     "CRM_DELIVERY_CONCURRENCY",
     "CRM_DELIVERY_ALLOW_PRIVATE",
+    "CRM_LOG_RETENTION",
+    "CRM_OUTBOX_RETENTION",
 ];
 
 /// How long a command that should finish at once may take before it is killed.

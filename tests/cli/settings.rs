@@ -112,3 +112,25 @@ fn a_whsec_secret_that_is_not_base64_is_refused_like_any_bad_setting() {
         assert!(!ran.stderr.contains("!!!"), "the secret is not echoed: {}", ran.stderr);
     }
 }
+
+/// Retention takes a duration that is `0` (keep everything) or at least an hour, from the
+/// environment or the flag; anything else is refused naming the environment variable.
+#[test]
+fn retention_settings_take_zero_or_a_duration_of_an_hour_or_more() {
+    for name in ["CRM_LOG_RETENTION", "CRM_OUTBOX_RETENTION"] {
+        for bad in ["30", "30x", "-1d", "1.5d", "30m", "59m", "soon"] {
+            let dir = tempfile::tempdir().unwrap();
+            let ran = run(crm(dir.path()).arg("migrate").env(name, bad), None);
+            assert_refused(&format!("{name}={bad:?}"), &ran, dir.path(), name);
+        }
+        let flag = format!("--{}", name.trim_start_matches("CRM_").to_ascii_lowercase().replace('_', "-"));
+        let dir = tempfile::tempdir().unwrap();
+        let ran = run(crm(dir.path()).args(["migrate", &flag, "10m"]), None);
+        assert_refused(&format!("{flag} 10m"), &ran, dir.path(), name);
+        for good in ["0", "1h", "36h", "90d"] {
+            let dir = tempfile::tempdir().unwrap();
+            let ran = run(crm(dir.path()).args(["migrate", &flag, good]), None);
+            assert_eq!(ran.code, Some(0), "{flag} {good}: {}", ran.stderr);
+        }
+    }
+}

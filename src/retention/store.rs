@@ -1,0 +1,138 @@
+//! The purge statements: each call deletes one small batch in one transaction and says where the
+//! next batch starts. One body of SQL for both engines; PostgreSQL adds `SKIP LOCKED` where
+//! instances sharing the database could pick the same log rows.
+
+use crate::args;
+use crate::db::{DbError, Engine, WriteConn};
+
+/// What one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Rows deleted, per table.
+    pub rows: Vec<(&'static str, u64)>,
+    /// Where the next batch starts (`None`: nothing is left to look at in this run).
+    pub next: Option<Cursor>,
+}
+
+/// Where a run has got to: a log time, or an id of the walked table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    CreatedAt(String),
+    Id(i64),
+}
+
+/// Deletes up to `limit` log rows created before `cutoff` (and at or after `from`, where the
+/// previous batch stopped), oldest first. Kept whatever their age: rows the traffic rollup has
+/// not counted yet (above `traffic_rollup_state.folded_id`, or in a gap below it that the fold
+/// still looks into, see `stats::rollup`), and outgoing rows that an attempt of a still pending
+/// delivery names.
+pub async fn logs(
+    conn: &mut WriteConn,
+    engine: Engine,
+    cutoff: &str,
+    from: &str,
+    limit: i64,
+) -> Result<Purged, DbError> {
+    let lock = if engine == Engine::Postgres { " for update of l skip locked" } else { "" };
+    let sql = format!(
+        "delete from webhook_logs where id in (\
+         select l.id from webhook_logs l where l.created_at >= $1 and l.created_at < $2 \
+         and l.id <= (select folded_id from traffic_rollup_state where id = 1) \
+         and not exists (select 1 from traffic_rollup_gaps g where g.first_id <= l.id and g.last_id >= l.id) \
+         and (l.direction <> 'outgoing' or not exists (select 1 from delivery_attempts a \
+         join webhook_deliveries d on d.id = a.delivery_id where a.log_id = l.id and d.status = 'pending')) \
+         order by l.created_at limit $3{lock}) returning created_at"
+    );
+    let mut change = conn.begin().await?;
+    let deleted = change.fetch_all(&sql, args![from, cutoff, limit]).await?;
+    change.commit().await?;
+    let mut last: Option<String> = None;
+    for row in &deleted {
+        let created: String = row.get(0)?;
+        if last.as_ref().is_none_or(|seen| created > *seen) {
+            last = Some(created);
+        }
+    }
+    let full = deleted.len() as i64 >= limit;
+    Ok(Purged {
+        rows: vec![("webhook_logs", deleted.len() as u64)],
+        next: last.filter(|_| full).map(Cursor::CreatedAt),
+    })
+}
+
+/// The next `limit` rows of `table` after id `after`: the last id, and whether the walk should
+/// go on past them (a full window with no row created at or after `cutoff`). Ids grow with
+/// `created_at` in these tables, so the first young row ends the walk.
+async fn window(
+    conn: &mut WriteConn,
+    table: &str,
+    after: i64,
+    cutoff: &str,
+    limit: i64,
+) -> Result<(Option<i64>, bool), DbError> {
+    let row = conn
+        .fetch_one(
+            &format!(
+                "select max(id) as last, count(*) as seen, \
+                 coalesce(sum(case when created_at >= $2 then 1 else 0 end), 0) as young \
+                 from (select id, created_at from {table} where id > $1 order by id limit $3) w"
+            ),
+            args![after, cutoff, limit],
+        )
+        .await?;
+    let last: Option<i64> = row.get("last")?;
+    let seen: i64 = row.get("seen")?;
+    let young: i64 = row.get("young")?;
+    Ok((last, seen >= limit && young == 0))
+}
+
+/// Deletes, among the next `limit` deliveries after id `after`, those that finished (delivered,
+/// dead or cancelled) before `cutoff`, and their attempts. A dead delivery's `next_attempt_at` is
+/// the time it died, a delivered one's the time it was delivered.
+pub async fn deliveries(conn: &mut WriteConn, after: i64, cutoff: &str, limit: i64) -> Result<Purged, DbError> {
+    let mut change = conn.begin().await?;
+    let (last, more) = window(&mut change, "webhook_deliveries", after, cutoff, limit).await?;
+    let Some(last) = last else {
+        change.commit().await?;
+        return Ok(Purged::default());
+    };
+    let deliveries = change
+        .execute(
+            "delete from webhook_deliveries where id > $1 and id <= $2 and status <> 'pending' \
+             and next_attempt_at < $3",
+            args![after, last, cutoff],
+        )
+        .await?;
+    let attempts = change
+        .execute(
+            "delete from delivery_attempts where delivery_id > $1 and delivery_id <= $2 \
+             and not exists (select 1 from webhook_deliveries d where d.id = delivery_attempts.delivery_id)",
+            args![after, last],
+        )
+        .await?;
+    change.commit().await?;
+    Ok(Purged {
+        rows: vec![("webhook_deliveries", deliveries), ("delivery_attempts", attempts)],
+        next: more.then_some(Cursor::Id(last)),
+    })
+}
+
+/// Deletes, among the next `limit` outbox events after id `after`, those created before `cutoff`
+/// that no delivery names any more (events without a subscription never had one).
+pub async fn events(conn: &mut WriteConn, after: i64, cutoff: &str, limit: i64) -> Result<Purged, DbError> {
+    let mut change = conn.begin().await?;
+    let (last, more) = window(&mut change, "outbox_events", after, cutoff, limit).await?;
+    let Some(last) = last else {
+        change.commit().await?;
+        return Ok(Purged::default());
+    };
+    let events = change
+        .execute(
+            "delete from outbox_events where id > $1 and id <= $2 and created_at < $3 \
+             and not exists (select 1 from webhook_deliveries d where d.event_id = outbox_events.id)",
+            args![after, last, cutoff],
+        )
+        .await?;
+    change.commit().await?;
+    Ok(Purged { rows: vec![("outbox_events", events)], next: more.then_some(Cursor::Id(last)) })
+}
