@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
         divide): `pre_lead_to_lead` = pre-leads converted to a lead ÷ all pre-leads; `lead_to_customer` = leads \
         converted to a customer ÷ all leads; `pre_lead_to_customer` = pre-leads whose lead became a customer ÷ all \
         pre-leads. Discarded records count in every total and denominator and keep their status; `open_value` and \
-        `won_value` leave them out. Money is a string with two decimals. Computed when asked, by SQL aggregates.",
+        `won_value` leave them out. Money is a string with two decimals. Read from counts kept up with every change, exact at once.",
     responses(
         (status = 200, description = "The pipeline", body = Pipeline, example = json!(pipeline_example())),
         (status = 400, description = "This route takes no parameters", body = ErrorBody,

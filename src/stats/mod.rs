@@ -1,14 +1,18 @@
 //! Stats for dashboards (design §8): `GET /api/v1/stats/pipeline` (the funnel pre-lead → lead →
-//! customer, counted by SQL aggregates when asked) and `GET /api/v1/stats/traffic` (webhook
-//! traffic per minute, hour or day). This module owns the traffic rollups: `traffic_minutes`, kept
-//! up by folding the webhook log in id order ([`rollup`]) from the background task
-//! `traffic_rollup` (every second) and once more before a traffic answer, so a webhook answered
-//! a moment ago is counted; the state of that fold (`traffic_rollup_state`,
-//! `traffic_rollup_gaps`); and the approximate percentiles read from its duration buckets
-//! ([`histogram`]). Its routes answer bare JSON behind the admin token; its OpenAPI part is
-//! [`openapi`].
+//! customer) and `GET /api/v1/stats/traffic` (webhook traffic per minute, hour or day). This
+//! module owns what they read, kept up so that neither scans a large table when asked:
+//! - the pipeline counts ([`deltas`]): `pipeline_counts` and `pipeline_deltas`, which triggers on
+//!   the record tables write in the transaction of each change, moved into the counts by the task
+//!   `pipeline_fold` (every second); the answer adds the deltas not yet moved, so it is exact;
+//! - the traffic rollups ([`rollup`]): `traffic_minutes`, folded from the webhook log in id order
+//!   by the task `traffic_rollup` (every second) and once more before a traffic answer, so a
+//!   webhook answered a moment ago is counted, with the fold's state (`traffic_rollup_state`,
+//!   `traffic_rollup_gaps`) and the approximate percentiles of its duration buckets ([`histogram`]).
+//!
+//! Its routes answer bare JSON behind the admin token; its OpenAPI part is [`openapi`].
 
 pub mod api;
+pub mod deltas;
 pub mod histogram;
 pub mod pipeline;
 pub mod rollup;
@@ -22,7 +26,7 @@ use crate::db::Db;
 use crate::domain::StoreError;
 use crate::tasks::Tasks;
 
-/// How often the background task folds new log rows.
+/// How often the background tasks fold new log rows and pipeline deltas.
 pub const FOLD_EVERY: Duration = Duration::from_secs(1);
 /// Batches one run of the task folds at most (a backlog is caught up over several runs, so that
 /// shutdown never waits long for one).
@@ -50,8 +54,21 @@ pub async fn catch_up(db: &Db, max_batches: usize) -> Result<u64, StoreError> {
     Ok(rows)
 }
 
-/// Starts the task `traffic_rollup` (see the module docs).
+/// Starts the tasks `traffic_rollup` and `pipeline_fold` (see the module docs).
 pub fn start(tasks: &Tasks, db: Db) {
+    let pipeline_db = db.clone();
+    tasks.spawn_periodic("pipeline_fold", FOLD_EVERY, move || {
+        let db = pipeline_db.clone();
+        async move {
+            for _ in 0..BATCHES_PER_RUN {
+                if !deltas::pending(&mut db.reader()).await? {
+                    break;
+                }
+                db.write(|conn| Box::pin(async move { Ok(deltas::fold(conn).await?) })).await?;
+            }
+            Ok(())
+        }
+    });
     let metrics = tasks.metrics().clone();
     metrics.describe_counter(FOLDED_ROWS, "Webhook log rows folded into the per-minute traffic rollups.");
     let folded = metrics.counter(FOLDED_ROWS, &[]);

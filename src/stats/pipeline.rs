@@ -1,12 +1,12 @@
-//! `GET /api/v1/stats/pipeline`: the funnel pre-lead → lead → customer, counted by SQL aggregates
-//! (three grouped scans, one per table; nothing is loaded row by row).
+//! `GET /api/v1/stats/pipeline`: the funnel pre-lead → lead → customer, read from the counts kept
+//! by [`super::deltas`] (a few rows, however many records there are).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::args;
-use crate::db::{DbError, Fetch, Row};
+use super::deltas::{self, Counts};
+use crate::db::{DbError, Fetch};
 use crate::domain::money::Money;
 use crate::domain::values::{LeadStatus, PreLeadStatus};
 
@@ -69,23 +69,7 @@ pub struct Pipeline {
     pub conversion: Conversion,
 }
 
-const PRE_LEADS_SQL: &str = "select lead_status, count(*) as n, \
-     cast(sum(case when is_discarded then 1 else 0 end) as bigint) as discarded, \
-     cast(sum(case when converted_lead_id is not null then 1 else 0 end) as bigint) as converted \
-     from pre_leads group by lead_status";
-
-const LEADS_SQL: &str = "select lead_status, count(*) as n, \
-     cast(sum(case when is_discarded then 1 else 0 end) as bigint) as discarded, \
-     cast(sum(case when customer_id is not null then 1 else 0 end) as bigint) as converted, \
-     cast(sum(case when customer_id is not null and pre_lead_id is not null then 1 else 0 end) as bigint) as from_pre_lead, \
-     cast(sum(case when is_discarded then 0 else coalesce(expected_value_cents, 0) end) as bigint) as live_value \
-     from leads group by lead_status";
-
-const CUSTOMERS_SQL: &str = "select count(*) as n, \
-     cast(coalesce(sum(total_revenue_cents), 0) as bigint) as revenue, \
-     cast(coalesce(sum(outstanding_amount_cents), 0) as bigint) as outstanding from customers";
-
-/// Sums of one grouped scan.
+/// Sums of one kind of record.
 #[derive(Default)]
 struct Tally {
     total: i64,
@@ -99,13 +83,11 @@ impl Tally {
         Tally { by_status: statuses.iter().map(|s| (s.to_string(), 0)).collect(), ..Tally::default() }
     }
 
-    fn add(&mut self, row: &Row) -> Result<(), DbError> {
-        let n: i64 = row.get("n")?;
-        self.total += n;
-        *self.by_status.entry(row.get("lead_status")?).or_insert(0) += n;
-        self.discarded += row.get::<Option<i64>>("discarded")?.unwrap_or(0);
-        self.converted += row.get::<Option<i64>>("converted")?.unwrap_or(0);
-        Ok(())
+    fn add(&mut self, status: &str, counts: &Counts) {
+        self.total += counts.records;
+        *self.by_status.entry(status.to_string()).or_insert(0) += counts.records;
+        self.discarded += counts.discarded;
+        self.converted += counts.converted;
     }
 }
 
@@ -113,31 +95,24 @@ pub async fn pipeline(conn: &mut (impl Fetch + ?Sized)) -> Result<Pipeline, DbEr
     let mut pre_lead_statuses = PreLeadStatus::ALLOWED.to_vec();
     pre_lead_statuses.push(PreLeadStatus::Converted.as_str());
     let mut pre_leads = Tally::new(&pre_lead_statuses);
-    for row in conn.fetch_rows(PRE_LEADS_SQL, args![]).await? {
-        pre_leads.add(&row)?;
-    }
-
     let mut leads = Tally::new(LeadStatus::ALLOWED);
+    let mut customers = Counts::default();
     let (mut open_cents, mut won_cents, mut pre_lead_to_customer) = (0, 0, 0);
-    for row in conn.fetch_rows(LEADS_SQL, args![]).await? {
-        leads.add(&row)?;
-        pre_lead_to_customer += row.get::<Option<i64>>("from_pre_lead")?.unwrap_or(0);
-        let value = row.get::<Option<i64>>("live_value")?.unwrap_or(0);
-        match row.get::<String>("lead_status")?.as_str() {
-            "won" => won_cents += value,
-            "lost" => {}
-            _ => open_cents += value,
+    for ((entity_type, status), counts) in deltas::totals(conn).await? {
+        match entity_type.as_str() {
+            "pre_lead" => pre_leads.add(&status, &counts),
+            "lead" => {
+                leads.add(&status, &counts);
+                pre_lead_to_customer += counts.from_pre_lead;
+                match status.as_str() {
+                    "won" => won_cents += counts.value_cents,
+                    "lost" => {}
+                    _ => open_cents += counts.value_cents,
+                }
+            }
+            _ => customers = counts,
         }
     }
-
-    let customers = conn.fetch_rows(CUSTOMERS_SQL, args![]).await?;
-    let row = customers.first().ok_or(DbError::RowNotFound)?;
-    let customers = CustomerCounts {
-        total: row.get("n")?,
-        revenue: Money::from_cents(row.get("revenue")?),
-        outstanding: Money::from_cents(row.get("outstanding")?),
-    };
-
     let conversion = Conversion {
         pre_lead_to_lead: rate(pre_leads.converted, pre_leads.total),
         lead_to_customer: rate(leads.converted, leads.total),
@@ -158,7 +133,11 @@ pub async fn pipeline(conn: &mut (impl Fetch + ?Sized)) -> Result<Pipeline, DbEr
             open_value: Money::from_cents(open_cents),
             won_value: Money::from_cents(won_cents),
         },
-        customers,
+        customers: CustomerCounts {
+            total: customers.records,
+            revenue: Money::from_cents(customers.value_cents),
+            outstanding: Money::from_cents(customers.outstanding_cents),
+        },
         conversion,
     })
 }

@@ -58,7 +58,7 @@ async fn background_tasks_and_the_writer_are_in_the_metrics(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
     app.create_lead().await;
     let text = app.get("/metrics").await.text;
-    for task in ["idempotency_purge", "metrics_upkeep", "traffic_rollup"] {
+    for task in ["idempotency_purge", "metrics_upkeep", "traffic_rollup", "pipeline_fold"] {
         // A periodic task runs once at start, then on its interval: a slow start may add a run.
         let runs = metric_value(&text, &format!("crm_task_runs_total{{task=\"{task}\"}}"));
         assert!(runs >= 1.0, "{task} has not run: {text}");

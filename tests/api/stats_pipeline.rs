@@ -108,6 +108,32 @@ async fn the_funnel_counts_statuses_values_totals_and_rates(engine: Engine) {
     );
 }
 
+/// The counts follow updates at once, and stay the same once the background task has moved the
+/// changes into them.
+async fn counts_follow_updates_and_stay_exact_once_folded(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let id = lead(&app, "K", "100.00").await;
+    assert_eq!(pipeline(&app).await["leads"]["open_value"], "100.00");
+    ok(&app, &format!("/incoming/lead/{id}/update"), json!({"data": {"expected_value": "250.00"}})).await;
+    assert_eq!(pipeline(&app).await["leads"]["open_value"], "250.00");
+    ok(&app, &format!("/incoming/lead/{id}/update"), json!({"data": {"notes": "no counted value moves"}})).await;
+    ok(&app, &format!("/incoming/lead/{id}/status/update"), json!({"data": {"lead_status": "won"}})).await;
+    let stats = pipeline(&app).await;
+    assert_eq!((&stats["leads"]["open_value"], &stats["leads"]["won_value"]), (&json!("0.00"), &json!("250.00")));
+    assert_eq!(stats["leads"]["by_status"]["won"], 1);
+    assert_eq!(stats["leads"]["by_status"]["new"], 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.scalar_i64("select count(*) from pipeline_deltas").await > 0 {
+        assert!(std::time::Instant::now() < deadline, "the deltas were never moved into the counts");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pipeline(&app).await, stats);
+    assert_eq!(
+        app.scalar_i64("select records from pipeline_counts where entity_type = 'lead' and status = 'won'").await,
+        1
+    );
+}
+
 async fn the_pipeline_takes_no_parameters_and_needs_the_admin_token(engine: Engine) {
     let Some(app) =
         spawn_app_with(engine, |config| config.admin_token = Some(crm_webhooks::config::Secret::new("tok"))).await
@@ -127,5 +153,6 @@ async fn the_pipeline_takes_no_parameters_and_needs_the_admin_token(engine: Engi
 on_both_engines!(
     an_empty_database_has_an_empty_funnel,
     the_funnel_counts_statuses_values_totals_and_rates,
+    counts_follow_updates_and_stay_exact_once_folded,
     the_pipeline_takes_no_parameters_and_needs_the_admin_token,
 );
