@@ -75,17 +75,23 @@ impl ListQuery {
     }
 }
 
-/// `%`, `_` and the escape character itself matched literally by `like … escape '\'`.
-fn like_prefix(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 1);
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
+/// The smallest text above every text that starts with `prefix`, in code point order (the order
+/// of SQLite's `BINARY` and of PostgreSQL's `"C"` collation, which the searched columns use):
+/// `text >= prefix and text < successor(prefix)` is exactly "starts with", and an index range.
+/// `None` when no text is above them all (the prefix is all U+10FFFF).
+fn successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 + 1 {
+            0xD800 => 0xE000,
+            n => n,
+        };
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
         }
-        pattern.push(c);
     }
-    pattern.push('%');
-    pattern
+    None
 }
 
 pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppError> {
@@ -154,29 +160,40 @@ pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppErro
 }
 
 /// `q`: a prefix of the e-mail, the last name or the company name (case-insensitive), or of the
-/// phone's digits when `q` looks like a phone number.
+/// phone's digits when `q` looks like a phone number. Each is a range of an index (see
+/// [`successor`]), so wildcards and quotes are plain characters.
 fn q_condition(query: &mut ListQuery, value: &str) -> Result<(), AppError> {
     let text = value.trim().to_lowercase();
     if text.is_empty() {
         return Err(AppError::invalid_field("q", "q must not be blank"));
     }
-    let pattern = like_prefix(&text);
-    query.args.push(pattern.into());
-    let p = query.args.len();
-    let mut parts = vec![
-        format!("r.email_norm like ${p} escape '\\'"),
-        format!("lower(r.last_name) like ${p} escape '\\'"),
-        format!("lower(r.company_name) like ${p} escape '\\'"),
-    ];
+    let mut parts = Vec::new();
+    let columns = ["r.email_norm", "r.last_name_lower", "r.company_name_lower"];
+    prefix_ranges(query, &columns, &text, &mut parts);
     let phone_like =
         text.chars().any(|c| c.is_ascii_digit()) && text.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if phone_like {
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-        query.args.push(format!("{digits}%").into());
-        parts.push(format!("r.phone_norm like ${} escape '\\'", query.args.len()));
+        prefix_ranges(query, &["r.phone_norm"], &digits, &mut parts);
     }
     query.conditions.push(format!("({})", parts.join(" or ")));
     Ok(())
+}
+
+/// `column` starts with `prefix`, for each column, as index ranges.
+fn prefix_ranges(query: &mut ListQuery, columns: &[&str], prefix: &str, parts: &mut Vec<String>) {
+    query.args.push(prefix.into());
+    let low = query.args.len();
+    let high = successor(prefix).map(|above| {
+        query.args.push(above.into());
+        query.args.len()
+    });
+    for column in columns {
+        parts.push(match high {
+            Some(high) => format!("({column} >= ${low} and {column} < ${high})"),
+            None => format!("{column} >= ${low}"),
+        });
+    }
 }
 
 /// A page of a list.
@@ -241,9 +258,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn like_wildcards_and_the_escape_are_literal() {
-        assert_eq!(like_prefix("50%_off\\"), "50\\%\\_off\\\\%");
-        assert_eq!(like_prefix("o'brien"), "o'brien%");
+    fn a_prefix_is_the_range_below_its_successor() {
+        assert_eq!(successor("abc").as_deref(), Some("abd"));
+        assert_eq!(successor("50%").as_deref(), Some("50&"));
+        assert_eq!(successor("o'").as_deref(), Some("o("));
+        assert_eq!(successor("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(successor("\u{10FFFF}"), None);
     }
 
     #[test]
