@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where the CPU goes under the create_lead load: starts the release binary on a fresh database,
-# loads it with wrk (64 signed new_lead bodies, as bench/run.sh does) and records every CPU of
+# loads it with wrk (signed copies of the full new_lead example, as bench/run.sh does) and records every CPU of
 # the machine with `perf record -a`, then prints the share of each thread kind (server threads,
 # PostgreSQL backends, wrk, idle) and the server's hottest functions.
 #
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$ROOT/target/release/crm-webhooks
+BIN=${PROFILE_BIN:-$ROOT/target/release/crm-webhooks}
 ENGINE=${PROFILE_ENGINE:-sqlite}
 SECONDS_LOADED=${PROFILE_SECONDS:-8}
 SECRET=bench-secret
@@ -47,15 +47,9 @@ CRM_BIND=127.0.0.1:$PORT CRM_DATABASE_URL=$DB_URL CRM_WEBHOOK_SECRET=$SECRET CRM
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break; sleep 0.1; done
 
-# 64 signed bodies in bench/wrk.lua's manifest format
-mkdir -p "$TMP/bodies"
-for i in $(seq 1 64); do
-  body=$TMP/bodies/$i.json
-  printf '{"event":"new_lead","source":"bench","data":{"first_name":"Profile%s","last_name":"Lead","email":"profile%s@example.com","company_name":"Profile Co %s","source":"website","expected_value":1500.50,"city":"Springfield","country":"US"}}' \
-    "$i" "$i" "$i" >"$body"
-  sig=$("$BIN" sign "$body" --secret "$SECRET" | sed -n 's/^X-Webhook-Signature: //p')
-  printf 'POST\t%s\t%s\t%s\n' "$PATH_CREATE" "$sig" "$body" >>"$TMP/manifest"
-done
+# Signed copies of the API document's full new_lead example, as bench/run.sh sends them
+python3 "$ROOT/bench/lead_bodies.py" "$ROOT/docs/examples/new_lead.request.json" "$SECRET" 20000 "$TMP/bodies" \
+  "$PATH_CREATE" >"$TMP/manifest"
 
 URL=http://127.0.0.1:$PORT$PATH_CREATE
 wrk -t2 -c64 -d2s -s "$ROOT/bench/wrk.lua" "$URL" -- "$TMP/manifest" >/dev/null # warm-up

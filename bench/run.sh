@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 LUA=$BENCH/wrk.lua
-BIN=$ROOT/target/release/crm-webhooks
+BIN=${BENCH_BIN:-$ROOT/target/release/crm-webhooks}  # BENCH_BIN: another build, e.g. an earlier commit's
 
 # ---------------------------------------------------------------------------------------------
 # Knobs
@@ -30,6 +30,8 @@ PG_USER=${BENCH_PG_USER:-postgres}
 PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}      # an existing database to run create/drop database from
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 KEEP_TMP=${BENCH_KEEP_TMP:-0}
+BODIES_N=${BENCH_BODIES:-20000}             # distinct signed new_lead bodies of the create runs
+SCENARIOS=${BENCH_SCENARIOS:-all}           # all, or ingest (healthz and the two create runs)
 SECRET=bench-secret
 ADMIN_TOKEN=bench-admin
 API=/api/v1/webhooks
@@ -40,6 +42,7 @@ TMP=""
 SERVER_PID=""
 SAMPLER_PID=""
 PG_DB=""
+RECEIVER_PID=""
 FAILURES=0          # hard check failures: lost writes, count mismatch, unclean exit, …
 declare -a REPORT=()
 
@@ -81,6 +84,11 @@ cleanup() {
     psql_admin -c "drop database if exists $PG_DB with (force)" >/dev/null 2>&1
     PG_DB=""
   fi
+  if [[ -n $RECEIVER_PID ]]; then
+    kill -TERM "$RECEIVER_PID" 2>/dev/null
+    wait "$RECEIVER_PID" 2>/dev/null
+    RECEIVER_PID=""
+  fi
   if [[ -n $TMP && -d $TMP ]]; then
     if [[ $KEEP_TMP == 1 ]]; then
       log "kept $TMP"
@@ -115,12 +123,13 @@ seconds_of() { # 15s, 2m, 1h, 30 -> seconds
 # 1. Machine, build, tools
 log "crm-webhooks benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 log "machine: nproc=$(nproc); uptime:$(uptime)"
-log "settings: duration=$DURATION logs_duration=$LOGS_DURATION warmup=$WARMUP threads=$THREADS connections=$CONNECTIONS logs_connections=$LOGS_CONNECTIONS timeout=$WRK_TIMEOUT engines='$ENGINES' logs_rows=$LOGS_ROWS deep_page=$DEEP_PAGE"
+log "settings: duration=$DURATION logs_duration=$LOGS_DURATION warmup=$WARMUP threads=$THREADS connections=$CONNECTIONS logs_connections=$LOGS_CONNECTIONS timeout=$WRK_TIMEOUT engines='$ENGINES' scenarios=$SCENARIOS bodies=$BODIES_N logs_rows=$LOGS_ROWS deep_page=$DEEP_PAGE"
 if git -C "$ROOT" rev-parse --short HEAD >/dev/null 2>&1; then
   log "source: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src migrations Cargo.toml Cargo.lock 2>/dev/null || echo ' (+ uncommitted changes)')"
 fi
 
-for tool in curl python3; do command -v "$tool" >/dev/null || die "$tool is required"; done
+[[ $SCENARIOS == all || $SCENARIOS == ingest ]] || die "BENCH_SCENARIOS must be all or ingest"
+for tool in curl python3 nginx; do command -v "$tool" >/dev/null || die "$tool is required"; done
 if [[ " $ENGINES " == *" postgres "* ]]; then command -v psql >/dev/null || die "psql is required for the postgres engine"; fi
 for engine in $ENGINES; do [[ $engine == sqlite || $engine == postgres ]] || die "unknown engine '$engine' (sqlite, postgres)"; done
 
@@ -156,7 +165,7 @@ start_server() { # engine dir; sets SERVER_PID, PORT, BASE
   PORT=$(free_port)
   BASE=http://127.0.0.1:$PORT
   CRM_BIND=127.0.0.1:$PORT CRM_DATABASE_URL=$DB_URL CRM_WEBHOOK_SECRET=$SECRET CRM_ADMIN_TOKEN=$ADMIN_TOKEN \
-    CRM_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn NO_COLOR=1 "$BIN" serve >"$dir/server.log" 2>&1 &
+    CRM_RATE_LIMIT_PER_MINUTE=0 CRM_DELIVERY_ALLOW_PRIVATE=true RUST_LOG=warn NO_COLOR=1 "$BIN" serve >"$dir/server.log" 2>&1 &
   SERVER_PID=$!
   local i
   for i in $(seq 1 600); do
@@ -250,6 +259,61 @@ inquiry_json() {
     "$n" "$n" "$n" "$n"
 }
 
+# The receiver of the subscribed run: nginx on a free loopback port, answering 200 to everything
+# (`return 200`, no access log), one worker, run as the current user with its files in the work dir.
+start_receiver() {
+  [[ -n $RECEIVER_PID ]] && return 0
+  local dir=$TMP/receiver
+  mkdir -p "$dir/tmp"
+  RECEIVER_PORT=$(free_port)
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$RECEIVER_PORT;
+    location / { return 200 "ok\n"; }
+  }
+}
+CONF
+  nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" &
+  RECEIVER_PID=$!
+  local i
+  for i in $(seq 1 50); do
+    if curl -fsS -o /dev/null -X POST --data x "http://127.0.0.1:$RECEIVER_PORT/hook" 2>/dev/null; then
+      log "receiver (nginx) pid $RECEIVER_PID on 127.0.0.1:$RECEIVER_PORT answers 200"
+      return 0
+    fi
+    sleep 0.1
+  done
+  cat "$dir/error.log" >&2 || true
+  die "the receiver (nginx) did not start"
+}
+
+# The create runs' bodies: BODIES_N copies of docs/examples/new_lead.request.json (every field of
+# the API document's example), each with its own e-mail and phone, signed (bench/lead_bodies.py).
+LEAD_MANIFEST=""
+lead_manifest() {
+  [[ -n $LEAD_MANIFEST ]] && return 0
+  LEAD_MANIFEST=$TMP/lead.manifest
+  python3 "$BENCH/lead_bodies.py" "$ROOT/docs/examples/new_lead.request.json" "$SECRET" "$BODIES_N" \
+    "$TMP/lead_bodies" "$API/incoming/lead/create" >"$LEAD_MANIFEST"
+  local first_sig first_file
+  IFS=$'\t' read -r _ _ first_sig first_file <"$LEAD_MANIFEST"
+  [[ $first_sig == "$(sign "$first_file")" ]] || die "lead_bodies.py signs differently from crm-webhooks sign"
+  log "signed $BODIES_N new_lead bodies ($(wc -c <"$first_file") bytes each)"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Measuring: sampler, wrk, results
 
@@ -311,6 +375,7 @@ scenario() {
   if [[ -n ${PRE_MEASURE:-} ]]; then "$PRE_MEASURE"; fi
   start_sampler "$dir/$name.sample"
   run_wrk "$dir/$name.txt" "$duration" "$url" "$manifest" "$@"
+  if [[ -n ${POST_MEASURE:-} ]]; then "$POST_MEASURE"; fi
   stop_sampler
   parse_result "$dir/$name.txt"
   local rss_kb wal_bytes
@@ -326,6 +391,10 @@ scenario() {
       printf "%-22s %10.0f %9.2f %9.2f %8d %8d %8s %8.1f %s", n, rps, p50 / 1000, p99 / 1000, bad, err, ratio, rss / 1024, walcol
     }')
   echo "$row" >>"$dir/table.txt"
+  if [[ $name == healthz || $name == create_lead* ]]; then
+    printf '%s %s %s %s %s %s %s %s\n' "$ENGINE" "$name" "${R[rps]}" "$ratio" "${R[p99_us]}" "$rss_kb" "${R[non2xx]}" "$errors" \
+      >>"$TMP/ingest.txt"
+  fi
   ((wal_bytes > MAX_WAL)) && MAX_WAL=$wal_bytes
   log "[$ENGINE] $name: ${R[rps]} req/s, p50 $(awk -v v="${R[p50_us]}" 'BEGIN{printf "%.2f", v/1000}') ms, p99 $(awk -v v="${R[p99_us]}" 'BEGIN{printf "%.2f", v/1000}') ms, 2xx ${R[ok]}, non-2xx ${R[non2xx]} (${R[statuses]}), socket errors $errors"
   if [[ ${R[non2xx]} -gt 0 ]]; then
@@ -345,8 +414,8 @@ scenario() {
 
 TRUE_SQL=1
 FALSE_SQL=0
-count_logs_ok() { sql "select count(*) from webhook_logs where is_successful = $TRUE_SQL"; }
-count_logs_failed() { sql "select count(*) from webhook_logs where is_successful = $FALSE_SQL"; }
+count_logs_ok() { sql "select count(*) from webhook_logs where direction = 'incoming' and is_successful = $TRUE_SQL"; }
+count_logs_failed() { sql "select count(*) from webhook_logs where direction = 'incoming' and is_successful = $FALSE_SQL"; }
 
 settled() { # waits until the logs count stops moving (writes in flight at wrk's cut-off land)
   local last now i
@@ -360,11 +429,22 @@ settled() { # waits until the logs count stops moving (writes in flight at wrk's
 }
 
 ENTITY_SQL=""
+count_outbox() { sql "select count(*) from outbox_events"; }
+count_deliveries() { sql "select count(*) from webhook_deliveries${1:+ where status = '$1'}"; }
+
 snapshot_before() {
   settled
   BEFORE_OK=$(count_logs_ok)
   BEFORE_FAILED=$(count_logs_failed)
   BEFORE_ENTITY=$([[ -n $ENTITY_SQL ]] && sql "$ENTITY_SQL" || echo 0)
+  BEFORE_OUTBOX=$(count_outbox)
+  BEFORE_DELIVERIES=$(count_deliveries)
+  BEFORE_DELIVERED=$(count_deliveries delivered)
+}
+
+# Right after the measured run of the subscribed scenario: deliveries done while it ran.
+delivered_during_run() {
+  DELIVERED_IN_RUN=$(( $(count_deliveries delivered) - BEFORE_DELIVERED ))
 }
 
 account() { # scenario label entity-label
@@ -391,6 +471,27 @@ account() { # scenario label entity-label
   fi
   if ((failed_rows < bad)); then
     fail "[$ENGINE] $name: $bad non-2xx answers but only $failed_rows failed log rows"
+  fi
+  if [[ -n ${OUTBOX_CHECK:-} ]]; then
+    # Every stored change has its outgoing event (one per created lead), subscribed or not.
+    local outbox_rows deliveries
+    outbox_rows=$(( $(count_outbox) - BEFORE_OUTBOX ))
+    deliveries=$(( $(count_deliveries) - BEFORE_DELIVERIES ))
+    line="[$ENGINE] $name accounting: outbox events $outbox_rows, deliveries $deliveries"
+    if ((outbox_rows != ok_rows)); then
+      fail "[$ENGINE] $name: outbox events $outbox_rows != successful log rows $ok_rows"
+    fi
+    if [[ $OUTBOX_CHECK == subscribed ]]; then
+      ((deliveries != outbox_rows)) && fail "[$ENGINE] $name: deliveries $deliveries != outbox events $outbox_rows (one subscription)"
+      local secs
+      secs=$(seconds_of "$DURATION")
+      line+=", delivered during the run $DELIVERED_IN_RUN ($((DELIVERED_IN_RUN / secs))/s)"
+      printf '%s %s\n' "$ENGINE" "$((DELIVERED_IN_RUN / secs))" >>"$TMP/delivered.txt"
+    elif ((deliveries != 0)); then
+      fail "[$ENGINE] $name: $deliveries deliveries without a subscription"
+    fi
+    log "$line"
+    note "$line"
   fi
   if [[ $ENGINE == postgres ]]; then
     # Pooled connections left inside a transaction while the server is idle (see README)
@@ -461,43 +562,12 @@ pg_alone_create() {
   note "[$ENGINE] pg_alone_create: pgbench with create_lead's three inserts per transaction, $CONNECTIONS clients: $(printf '%.0f' "$tps") transactions/s (PostgreSQL alone, no HTTP)"
 }
 
-# ---------------------------------------------------------------------------------------------
-# One engine
-
-run_engine() {
-  local i
-  ENGINE=$1
-  ENGINE_DIR=$TMP/$ENGINE
-  BODIES=$ENGINE_DIR/bodies
-  mkdir -p "$BODIES"
-  : >"$ENGINE_DIR/table.txt"
-  MAX_WAL=0
-  CEILING_RPS=""
-  log "=== engine: $ENGINE — load:$(uptime | sed 's/.*load average: */ /')"
-
-  if [[ $ENGINE == sqlite ]]; then
-    DB_FILE=$ENGINE_DIR/bench.db
-    WAL_FILE=$DB_FILE-wal
-    DB_URL=sqlite://$DB_FILE
-    TRUE_SQL=1 FALSE_SQL=0
-  else
-    for i in $(seq 1 30); do psql_admin -c 'select 1' >/dev/null 2>&1 && break; sleep 1; done
-    psql_admin -c 'select 1' >/dev/null || die "PostgreSQL does not answer on 127.0.0.1:$PG_PORT"
-    PG_DB=crm_bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
-    psql_admin -c "create database $PG_DB" >/dev/null
-    DB_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB
-    WAL_FILE=""
-    TRUE_SQL=true FALSE_SQL=false
-    log "created database $PG_DB"
-  fi
-  start_server "$ENGINE_DIR"
-
-  # (a) ceiling: the no-op route of the same binary, through the same Lua script
-  PRE_MEASURE="" scenario healthz "$DURATION" "$BASE/healthz" -
-
+# The scenarios past the ingest runs (BENCH_SCENARIOS=all): hot rows, the generic route's mix,
+# each engine alone, and GET /logs over a large table.
+run_more_scenarios() {
   # Records the update scenarios act on
   log "[$ENGINE] creating records for the update scenarios"
-  local hot=() leads=() pre_leads=() out
+  local hot=() leads=() pre_leads=() out i
   for i in 1 2 3 4; do
     out=$(post_signed "$API/incoming/lead/create" "$(lead_json "hot$i")")
     hot+=("$(json_id lead_id "$out")")
@@ -510,14 +580,6 @@ run_engine() {
   done
   [[ ${#hot[@]} -eq 4 && -n ${hot[3]} && ${#leads[@]} -eq 16 && -n ${leads[15]} && -n ${pre_leads[15]} ]] ||
     die "could not read the ids of the created records"
-
-  # (b) new_lead creates on the typed route: 64 distinct signed bodies
-  local create=$ENGINE_DIR/create.manifest
-  : >"$create"
-  for i in $(seq 1 64); do add_request "$create" POST "$API/incoming/lead/create" "$(lead_json "c$i")"; done
-  ENTITY_SQL="select count(*) from leads" PRE_MEASURE=snapshot_before \
-    scenario create_lead "$DURATION" "$BASE$API/incoming/lead/create" "$create"
-  ENTITY_SQL="select count(*) from leads" account create_lead "leads created"
 
   # (c) lead_status_update on 4 hot leads, cycling statuses (typed route)
   local statuses=(contacted qualified proposal_sent negotiation won lost new) st id
@@ -603,6 +665,73 @@ run_engine() {
     done
   fi
 
+}
+
+# ---------------------------------------------------------------------------------------------
+# One engine
+
+run_engine() {
+  local i out
+  ENGINE=$1
+  ENGINE_DIR=$TMP/$ENGINE
+  BODIES=$ENGINE_DIR/bodies
+  mkdir -p "$BODIES"
+  : >"$ENGINE_DIR/table.txt"
+  MAX_WAL=0
+  CEILING_RPS=""
+  log "=== engine: $ENGINE — load:$(uptime | sed 's/.*load average: */ /')"
+
+  if [[ $ENGINE == sqlite ]]; then
+    DB_FILE=$ENGINE_DIR/bench.db
+    WAL_FILE=$DB_FILE-wal
+    DB_URL=sqlite://$DB_FILE
+    TRUE_SQL=1 FALSE_SQL=0
+  else
+    for i in $(seq 1 30); do psql_admin -c 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+    psql_admin -c 'select 1' >/dev/null || die "PostgreSQL does not answer on 127.0.0.1:$PG_PORT"
+    PG_DB=crm_bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+    psql_admin -c "create database $PG_DB" >/dev/null
+    DB_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB
+    WAL_FILE=""
+    TRUE_SQL=true FALSE_SQL=false
+    log "created database $PG_DB"
+  fi
+  start_server "$ENGINE_DIR"
+
+  # (a) ceiling: the no-op route of the same binary, through the same Lua script
+  PRE_MEASURE="" scenario healthz "$DURATION" "$BASE/healthz" -
+
+  # (b) new_lead creates on the typed route: the API document's full example, distinct people
+  lead_manifest
+  ENTITY_SQL="select count(*) from leads" PRE_MEASURE=snapshot_before \
+    scenario create_lead "$DURATION" "$BASE$API/incoming/lead/create" "$LEAD_MANIFEST"
+  ENTITY_SQL="select count(*) from leads" OUTBOX_CHECK=plain account create_lead "leads created"
+
+  # (b2) the same with one active subscription: every create also queues a delivery, which the
+  # server's delivery worker sends to a local receiver (nginx answering 200) on the same cores
+  start_receiver
+  local sub_id
+  out=$(curl -sS -X POST "$BASE$API/subscriptions" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' -d "{\"url\":\"http://127.0.0.1:$RECEIVER_PORT/hook\",\"description\":\"bench\"}")
+  sub_id=$(json_id id "$out")
+  [[ -n $sub_id ]] || die "could not create the subscription: $out"
+  ENTITY_SQL="select count(*) from leads" PRE_MEASURE=snapshot_before POST_MEASURE=delivered_during_run \
+    scenario create_lead_subscribed "$DURATION" "$BASE$API/incoming/lead/create" "$LEAD_MANIFEST"
+  ENTITY_SQL="select count(*) from leads" OUTBOX_CHECK=subscribed account create_lead_subscribed "leads created"
+  # The queue drains (bounded), then the subscription goes: the runs below measure ingest alone
+  local pending i
+  for i in $(seq 1 120); do
+    pending=$(count_deliveries pending)
+    ((pending == 0)) && break
+    sleep 0.5
+  done
+  note "[$ENGINE] create_lead_subscribed: deliveries still pending after the drain: $pending; dead: $(count_deliveries dead)"
+  curl -sS -o /dev/null -X DELETE "$BASE$API/subscriptions/$sub_id" -H "Authorization: Bearer $ADMIN_TOKEN"
+
+  if [[ $SCENARIOS == all ]]; then
+    run_more_scenarios
+  fi
+
   stop_server "$ENGINE_DIR"
   # Lines at warn or above, grouped by message (timestamps and colours removed)
   sed 's/\x1b\[[0-9;]*m//g' "$ENGINE_DIR/server.log" >"$ENGINE_DIR/server.plain.log"
@@ -637,6 +766,30 @@ run_engine() {
   cat "$ENGINE_DIR/summary.txt"
 }
 
+# The ingest figures of every engine in one table: ratios to that engine's own healthz run, p99,
+# peak RSS, non-2xx and socket errors; for the subscribed run also its ratio to the plain run and
+# the deliveries the server completed per second while it ran.
+ingest_summary() {
+  [[ -s $TMP/ingest.txt ]] || return 0
+  echo
+  echo "== ingest (create_lead: the API document's full new_lead example, signed; ratios to healthz of the same run)"
+  awk -v delivered="$TMP/delivered.txt" '
+    BEGIN { while ((getline line < delivered) > 0) { split(line, f, " "); dps[f[1]] = f[2] } }
+    { eng = $1; name = $2; rps[eng, name] = $3; ratio[eng, name] = $4; p99[eng, name] = $5 / 1000
+      rss[eng, name] = $6 / 1024; bad[eng, name] = $7; err[eng, name] = $8; order[++n] = eng SUBSEP name }
+    END {
+      printf "%-9s %-24s %10s %8s %8s %8s %8s %9s %12s %12s\n", "engine", "scenario", "req/s", "vs ceil", "p99 ms", "RSS MB", "non-2xx", "sock err", "vs unsubscr", "delivered/s"
+      for (i = 1; i <= n; i++) {
+        split(order[i], k, SUBSEP); eng = k[1]; name = k[2]
+        rel = "-"; d = "-"
+        if (name == "create_lead_subscribed" && rps[eng, "create_lead"] > 0) {
+          rel = sprintf("%.3f", rps[eng, name] / rps[eng, "create_lead"]); d = (eng in dps) ? dps[eng] : "-"
+        }
+        printf "%-9s %-24s %10.0f %8s %8.2f %8.1f %8d %9d %12s %12s\n", eng, name, rps[eng, name], ratio[eng, name], p99[eng, name], rss[eng, name], bad[eng, name], err[eng, name], rel, d
+      }
+    }' "$TMP/ingest.txt"
+}
+
 for engine in $ENGINES; do
   run_engine "$engine"
 done
@@ -645,6 +798,7 @@ echo
 echo "################ results ################"
 log "load at the end:$(uptime | sed 's/.*load average: */ /') (nproc=$(nproc))"
 for engine in $ENGINES; do cat "$TMP/$engine/summary.txt"; done
+ingest_summary
 echo
 echo "== checks and notes"
 for line in "${REPORT[@]}"; do echo "$line"; done
