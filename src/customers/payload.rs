@@ -41,7 +41,7 @@ fn customer_ref(id: Option<WholeNumber>, code: Option<&str>) -> Result<CustomerR
 }
 
 /// `order_created`: adds to the customer's order count, revenue and outstanding amount.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct OrderIn {
     pub customer_id: Option<WholeNumber>,
     pub customer_code: Option<Text>,
@@ -56,7 +56,7 @@ pub struct OrderIn {
 }
 
 /// A checked `order_created`: the customer named, the value given.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Order {
     pub customer: CustomerRef,
     pub order_id: String,
@@ -78,7 +78,7 @@ impl Payload for OrderIn {
 }
 
 /// `payment_received`: records the payment and lowers the outstanding amount.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct PaymentIn {
     pub customer_id: Option<WholeNumber>,
     pub customer_code: Option<Text>,
@@ -91,7 +91,7 @@ pub struct PaymentIn {
 }
 
 /// A checked `payment_received`: the customer named.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Payment {
     pub customer: CustomerRef,
     pub payment_id: String,

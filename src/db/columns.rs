@@ -32,6 +32,15 @@ impl Columns {
         self
     }
 
+    /// The text set for `name`, if any.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        let index = self.names.iter().position(|n| *n == name)?;
+        match &self.values[index] {
+            Value::Text(text) => text.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
@@ -39,6 +48,14 @@ impl Columns {
     /// `insert into TABLE (…) values (…) returning id`.
     pub async fn insert(self, conn: &mut WriteConn, table: &str) -> Result<i64, DbError> {
         conn.fetch_one(&self.insert_sql(table), self.values).await?.get(0)
+    }
+
+    /// `insert into TABLE (…) values (…)`, run with [`WriteConn::execute_later`]: for rows whose
+    /// id nobody needs (log rows, outgoing events).
+    pub async fn insert_later(self, conn: &mut WriteConn, table: &str) -> Result<(), DbError> {
+        let mut sql = self.insert_sql(table);
+        sql.truncate(sql.len() - " returning id".len());
+        conn.execute_later(&sql, self.values).await
     }
 
     /// Built in one buffer: this runs for every row the writer inserts.

@@ -15,11 +15,29 @@ use super::value::{Cell, DbError, Row, Value};
 
 pub struct WriteConn {
     inner: Inner,
-    /// Open transaction levels: the writer's batch transaction counts as one on SQLite.
+    /// Open transaction levels: a writer's batch transaction counts as one.
     depth: u32,
     /// Rollbacks owed by [`Change`]s dropped without an answer on PostgreSQL (a destructor
     /// cannot wait for the server); they run before the next statement.
     owed: Vec<String>,
+    /// Set while the connection runs a PostgreSQL batch (see `pg_batch.rs`).
+    batch: Option<BatchState>,
+}
+
+/// What a PostgreSQL batch learns while its jobs run.
+#[derive(Default)]
+struct BatchState {
+    /// A job's outermost savepoint was committed: its `release` goes out with the next savepoint
+    /// in one round trip (the batch's `commit` releases it anyway).
+    release_owed: Option<String>,
+    /// A statement failed outside every savepoint of a job: the batch transaction is aborted.
+    aborted: bool,
+    /// A deadlock or a serialization failure: the batch must be re-run job by job.
+    retry: bool,
+    /// Statements that return nothing, values inlined ([`WriteConn::execute_later`]): they go
+    /// out in front of the next control statement, in the same round trip, or are dropped by a
+    /// rollback.
+    later: Vec<String>,
 }
 
 enum Inner {
@@ -29,11 +47,72 @@ enum Inner {
 
 impl WriteConn {
     pub(super) fn sqlite(conn: rusqlite::Connection) -> Self {
-        WriteConn { inner: Inner::Sqlite(conn), depth: 0, owed: Vec::new() }
+        WriteConn { inner: Inner::Sqlite(conn), depth: 0, owed: Vec::new(), batch: None }
     }
 
     pub(super) fn postgres(conn: PoolConnection<Any>) -> Self {
-        WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new() }
+        WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new(), batch: None }
+    }
+
+    /// Opens a PostgreSQL batch transaction on a pooled connection: a job's `begin()` inside is a
+    /// savepoint, as in the SQLite writer's batches.
+    pub(super) async fn postgres_batch(conn: PoolConnection<Any>) -> Result<Self, DbError> {
+        let mut conn =
+            WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new(), batch: Some(BatchState::default()) };
+        // Values of statements run later are inlined as literals quoted for this setting.
+        conn.raw("begin; set local standard_conforming_strings = on").await?;
+        conn.depth = 1;
+        Ok(conn)
+    }
+
+    /// Ends a PostgreSQL batch with `commit` or `rollback`.
+    pub(super) async fn end_batch(&mut self, commit: bool) -> Result<(), DbError> {
+        if let Some(batch) = &mut self.batch {
+            // `commit` releases every savepoint.
+            batch.release_owed = None;
+        }
+        self.owed.clear();
+        self.depth = 0;
+        self.raw(if commit { "commit" } else { "rollback" }).await
+    }
+
+    /// Whether the batch must stop and run its jobs one by one: a statement failed outside every
+    /// savepoint (the transaction is aborted), or with a deadlock or serialization failure.
+    pub(super) fn batch_failed(&self) -> bool {
+        self.batch.as_ref().is_some_and(|b| b.aborted || b.retry) || self.depth != 1
+    }
+
+    /// A statement's error, noted for the batch.
+    fn noted<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
+        if let (Err(err), Some(batch)) = (&result, &mut self.batch) {
+            batch.retry |= err.is_retryable();
+            batch.aborted |= self.depth <= 1;
+        }
+        result
+    }
+
+    /// A control statement (simple query protocol, several statements allowed) on PostgreSQL.
+    /// In a batch, the statements run later go out in front of it, in the same round trip; a
+    /// rollback drops them instead (they were all issued inside the level it ends).
+    async fn raw(&mut self, sql: &str) -> Result<(), DbError> {
+        let mut text = std::borrow::Cow::Borrowed(sql);
+        if let Some(batch) = &mut self.batch {
+            if sql.starts_with("rollback") {
+                batch.later.clear();
+            } else if !batch.later.is_empty() {
+                batch.later.push(sql.to_string());
+                text = std::borrow::Cow::Owned(batch.later.join("; "));
+                batch.later.clear();
+            }
+        }
+        let result = match &mut self.inner {
+            Inner::Postgres(conn) => conn.execute(sqlx::raw_sql(&text)).await.map(|_| ()).map_err(DbError::from),
+            Inner::Sqlite(conn) => sqlite_control(conn, &text).map_err(DbError::from),
+        };
+        if let (Err(_), Some(batch)) = (&result, &mut self.batch) {
+            batch.aborted = true;
+        }
+        result
     }
 
     /// Runs a statement; returns the number of rows it changed.
@@ -45,9 +124,24 @@ impl WriteConn {
                 Ok(conn.changes())
             }
             Inner::Postgres(conn) => {
-                let done = conn.execute(super::value::bind(sqlx::query(sql), args)).await?;
-                Ok(done.rows_affected())
+                let done = conn.execute(super::value::bind(sqlx::query(sql), args)).await.map_err(DbError::from);
+                Ok(self.noted(done)?.rows_affected())
             }
+        }
+    }
+
+    /// Runs a statement that returns nothing; in a PostgreSQL batch, together with the next
+    /// control statement (`savepoint`, `release`, `commit`), one round trip fewer. Its values are
+    /// then written into the SQL as literals ([`super::value::inline`]). Its error, if any, fails
+    /// the batch, whose jobs then run alone, where it runs at once.
+    pub async fn execute_later(&mut self, sql: &str, args: Vec<Value>) -> Result<(), DbError> {
+        self.pay_owed().await?;
+        match &mut self.batch {
+            Some(batch) if self.depth > 0 => {
+                batch.later.push(super::value::inline(sql, &args)?);
+                Ok(())
+            }
+            _ => self.execute(sql, args).await.map(|_| ()),
         }
     }
 
@@ -59,7 +153,8 @@ impl WriteConn {
             Inner::Sqlite(conn) => sqlite_rows(conn, sql, &args),
             Inner::Postgres(conn) => {
                 let query = super::value::bind(sqlx::query(sql), args);
-                let rows: Vec<AnyRow> = conn.fetch(query).try_collect().await?;
+                let fetched = conn.fetch(query).try_collect().await.map_err(DbError::from);
+                let rows: Vec<AnyRow> = self.noted(fetched)?;
                 let names = match rows.first() {
                     Some(row) => row.columns().iter().map(|c| c.name().to_string()).collect(),
                     None => Arc::from(Vec::new()),
@@ -81,19 +176,23 @@ impl WriteConn {
     /// It must end with [`Change::commit`] or [`Change::rollback`]; dropped without either, it
     /// rolls back.
     pub async fn begin(&mut self) -> Result<Change<'_>, DbError> {
-        let sql = if self.depth == 0 { "begin".to_string() } else { format!("savepoint sp{}", self.depth) };
-        self.execute(&sql, Vec::new()).await?;
+        let mut sql = if self.depth == 0 { "begin".to_string() } else { format!("savepoint sp{}", self.depth) };
+        if let Some(release) = self.batch.as_mut().and_then(|b| b.release_owed.take()) {
+            sql = format!("{release}; {sql}");
+        }
+        self.pay_owed().await?;
+        self.raw(&sql).await?;
         self.depth += 1;
         Ok(Change { conn: self, open: true })
     }
 
     /// Runs any rollback still owed and reports whether the connection is back outside every
-    /// transaction, i.e. fit to return to the pool.
+    /// transaction (fit to return to the pool), or in a batch, back at the batch's level.
     pub(super) async fn settle(&mut self) -> bool {
         if self.pay_owed().await.is_err() {
             return false;
         }
-        self.depth == 0
+        self.depth == u32::from(self.batch.is_some())
     }
 
     /// Closes a pooled connection instead of returning it to the pool.
@@ -137,10 +236,13 @@ impl WriteConn {
     }
 
     async fn pay_owed(&mut self) -> Result<(), DbError> {
+        if let Some(release) = self.batch.as_mut().and_then(|b| b.release_owed.take()) {
+            self.raw(&release).await?;
+        }
         while !self.owed.is_empty() {
             let sql = self.owed.remove(0);
-            if let Inner::Postgres(conn) = &mut self.inner {
-                conn.execute(sqlx::raw_sql(&sql)).await?;
+            if let Inner::Postgres(_) = &self.inner {
+                self.raw(&sql).await?;
             }
         }
         Ok(())
@@ -161,13 +263,14 @@ impl WriteConn {
         let sql = self.ending(commit);
         self.depth -= 1;
         self.pay_owed().await?;
-        match &mut self.inner {
-            Inner::Sqlite(conn) => sqlite_control(conn, &sql)?,
-            Inner::Postgres(conn) => {
-                conn.execute(sqlx::raw_sql(&sql)).await?;
+        if commit && self.depth == 1 {
+            if let Some(batch) = &mut self.batch {
+                // A job's own change in a PostgreSQL batch: released with the next savepoint.
+                batch.release_owed = Some(sql);
+                return Ok(());
             }
         }
-        Ok(())
+        self.raw(&sql).await
     }
 }
 

@@ -7,13 +7,15 @@
 //! such as a log row, is atomic by itself). On SQLite the jobs of many requests share one
 //! transaction on the writer thread's own connection (group commit, see `writer.rs`) and
 //! `begin()` is a savepoint; on PostgreSQL each job runs on a pooled connection and its `begin()`
-//! is a transaction of its own. Either way a caller learns the outcome only once it is durably
-//! committed. Reads (the log listing, readiness) use the sqlx pool on both engines.
+//! is a transaction of its own. Webhook writes go through [`Db::write_shared`], which PostgreSQL
+//! also group-commits (see `pg_batch.rs`). Either way a caller learns the outcome only once it is
+//! durably committed. Reads (the log listing, readiness) use the sqlx pool on both engines.
 
 mod checkpointer;
 pub mod columns;
 mod conn;
 mod error;
+mod pg_batch;
 mod read;
 pub mod sqlite_memory;
 mod value;
@@ -55,6 +57,7 @@ pub struct Db {
     pool: AnyPool,
     engine: Engine,
     writer: Option<writer::Writer>,
+    batcher: Option<pg_batch::Batcher>,
 }
 
 /// A unit of work run inside a transaction (see the module docs).
@@ -73,8 +76,9 @@ impl Db {
         sqlx::any::install_default_drivers();
         let (engine, url) = engine_and_url(&config.database_url)?;
         let pragmas = sqlite_pragmas(config.sqlite_synchronous);
-        let mut options =
-            AnyPoolOptions::new().max_connections(config.db_max_connections).acquire_timeout(Duration::from_secs(10));
+        let mut options = AnyPoolOptions::new()
+            .max_connections(shared_pool_size(engine, config.db_max_connections))
+            .acquire_timeout(Duration::from_secs(10));
         if engine == Engine::Sqlite {
             let pragmas = pragmas.clone();
             options = options.after_connect(move |conn, _meta| {
@@ -100,7 +104,20 @@ impl Db {
             }
             Engine::Postgres => None,
         };
-        Ok(Db { pool, engine, writer })
+        let batcher = match engine {
+            Engine::Postgres => {
+                let committers = committers(config.db_max_connections);
+                let own = AnyPoolOptions::new()
+                    .max_connections(committers as u32)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(&url)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("cannot open the database: {err}"))?;
+                Some(pg_batch::Batcher::start(own, committers))
+            }
+            Engine::Sqlite => None,
+        };
+        Ok(Db { pool, engine, writer, batcher })
     }
 
     pub fn engine(&self) -> Engine {
@@ -149,6 +166,40 @@ impl Db {
         }
     }
 
+    /// As [`Db::write`], for a job that takes `input` and may run twice: on PostgreSQL it runs in
+    /// a transaction shared with other jobs (group commit, see `pg_batch.rs`) and, when that
+    /// transaction fails as a whole, again alone on a copy of `input`. `affinity` (a hash of the
+    /// record the job locks, if any) keeps jobs on one record in one committer's batches. On
+    /// SQLite it is [`Db::write`]: `input` is moved in, never copied.
+    pub async fn write_shared<I, T, F>(&self, affinity: Option<u64>, input: I, job: F) -> Result<T, StoreError>
+    where
+        I: Clone + Send + 'static,
+        T: Send + 'static,
+        F: for<'c> Fn(&'c mut WriteConn, I) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        let Some(batcher) = &self.batcher else {
+            return self.write(move |conn| job(conn, input)).await;
+        };
+        let span = tracing::Span::current();
+        let mut spare = Some(input);
+        let run: pg_batch::Rerun =
+            Box::new(move |conn: &mut WriteConn, last: bool| -> BoxFuture<'_, Result<pg_batch::Erased, StoreError>> {
+                // The batched attempt takes a copy; the run alone (after a failed batch) the original.
+                let input = if last { spare.take() } else { spare.clone() };
+                match input {
+                    Some(input) => job(conn, input)
+                        .map(|result| result.map(|value| Box::new(value) as pg_batch::Erased))
+                        .instrument(span.clone())
+                        .boxed(),
+                    None => futures_util::future::ready(Err(StoreError::internal(anyhow::anyhow!(
+                        "a write job was run alone twice"
+                    ))))
+                    .boxed(),
+                }
+            });
+        batcher.submit(affinity, run).await
+    }
+
     /// Whether the database answers a trivial query (for `/readyz`).
     pub async fn ping(&self) -> bool {
         sqlx::query("select 1").fetch_all(&self.pool).await.is_ok()
@@ -159,7 +210,25 @@ impl Db {
         if let Some(writer) = &self.writer {
             writer.shutdown().await;
         }
+        if let Some(batcher) = &self.batcher {
+            batcher.shutdown().await;
+        }
         self.pool.close().await;
+    }
+}
+
+/// PostgreSQL committers (see `pg_batch.rs`): half of `CRM_DATABASE_MAX_CONNECTIONS`, in a pool of
+/// their own, so that webhook writes and the other work (reads, the delivery worker, admin
+/// writes) never wait for each other's connections.
+fn committers(max_connections: u32) -> usize {
+    (max_connections as usize / 2).max(1)
+}
+
+/// The pool of reads and the other writes: on PostgreSQL what the committers leave.
+fn shared_pool_size(engine: Engine, max_connections: u32) -> u32 {
+    match engine {
+        Engine::Sqlite => max_connections,
+        Engine::Postgres => max_connections.saturating_sub(committers(max_connections) as u32).max(1),
     }
 }
 

@@ -72,6 +72,55 @@ pub fn bind<'q>(
     query
 }
 
+/// `sql` with `$1, $2, …` replaced by `args` written as PostgreSQL literals, for statements sent
+/// with the simple query protocol (which has no parameters). Text is quoted with its quotes
+/// doubled, which is the whole of the escaping with `standard_conforming_strings` on (the
+/// default since PostgreSQL 9.1, and set for each batch's transaction); NUL, which PostgreSQL
+/// text cannot hold, is refused. `$` inside quoted parts of `sql` is left alone.
+pub fn inline(sql: &str, args: &[Value]) -> Result<String, DbError> {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(sql.len() + args.len() * 16);
+    let mut quoted = false;
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c != '$' || quoted || !chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
+            out.push(c);
+            continue;
+        }
+        let mut number = 0usize;
+        while let Some((_, d)) = chars.peek().filter(|(_, d)| d.is_ascii_digit()) {
+            number = number * 10 + d.to_digit(10).unwrap_or(0) as usize;
+            chars.next();
+        }
+        let value = number.checked_sub(1).and_then(|i| args.get(i)).ok_or(DbError::MissingArgument(number))?;
+        match value {
+            Value::Text(None) | Value::Int(None) | Value::Bool(None) | Value::Float(None) => out.push_str("null"),
+            Value::Int(Some(v)) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Bool(Some(v)) => out.push_str(if *v { "true" } else { "false" }),
+            Value::Float(Some(v)) if v.is_finite() => {
+                let _ = write!(out, "{v:?}");
+            }
+            Value::Float(Some(v)) => {
+                let _ = write!(out, "'{v}'::float8");
+            }
+            Value::Text(Some(text)) => {
+                if text.contains('\0') {
+                    return Err(DbError::Decode(format!("${number}"), "text with NUL".into()));
+                }
+                out.push('\'');
+                out.push_str(&text.replace('\'', "''"));
+                out.push('\'');
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `args![a, b]`: the bound values of one statement, in `$1, $2, …` order.
 #[macro_export]
 macro_rules! args {
@@ -207,6 +256,15 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// A PostgreSQL deadlock (40P01) or serialization failure (40001): the same work may succeed
+    /// when run again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DbError::Sqlx(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
+            _ => false,
+        }
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         match self {
             DbError::Sqlite(rusqlite::Error::SqliteFailure(err, _)) => {
@@ -246,6 +304,18 @@ mod tests {
         assert!(err.contains("expected an integer"), "{err}");
         assert!(matches!(row.get::<i64>("c"), Err(DbError::NoColumn(_))));
         assert!(matches!(row.get::<i64>(2), Err(DbError::NoColumn(_))));
+    }
+
+    #[test]
+    fn inlined_values_are_literals_and_quotes_are_doubled() {
+        let sql = "insert into t (a, b, c, d, e, f) values ($1, $2, $3, $4, $5, '$1') -- $10";
+        let args = crate::args!["it's \\ $2", 7_i64, true, None::<String>, 2.5, "x", 1_i64, 1_i64, 1_i64, "ten"];
+        assert_eq!(
+            inline(sql, &args).unwrap(),
+            "insert into t (a, b, c, d, e, f) values ('it''s \\ $2', 7, true, null, 2.5, '$1') -- 'ten'"
+        );
+        assert!(matches!(inline("select $2", &[Value::from("a")]), Err(DbError::MissingArgument(2))));
+        assert!(inline("select $1", &[Value::from("a\0b")]).is_err());
     }
 
     #[test]

@@ -26,7 +26,19 @@ const MAX_BATCH: usize = 512;
 /// Queued jobs beyond this make submitters wait (back-pressure instead of unbounded memory).
 const QUEUE_DEPTH: usize = 8192;
 
-type Erased = Box<dyn Any + Send>;
+pub(super) type Erased = Box<dyn Any + Send>;
+
+/// A queued job's result, once its writer answers, as the type the job returned.
+pub(super) async fn answered<T: 'static>(
+    answer: oneshot::Receiver<Result<Erased, StoreError>>,
+) -> Result<T, StoreError> {
+    let erased =
+        answer.await.map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer dropped a job")))??;
+    erased
+        .downcast::<T>()
+        .map(|value| *value)
+        .map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer returned the wrong type")))
+}
 
 struct Queued {
     run: Job<Erased>,
@@ -71,12 +83,7 @@ impl Writer {
             .send(Message::Job(Queued { run, reply }))
             .await
             .map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer has stopped")))?;
-        let erased =
-            answer.await.map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer dropped a job")))??;
-        erased
-            .downcast::<T>()
-            .map(|value| *value)
-            .map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer returned the wrong type")))
+        answered(answer).await
     }
 
     /// Commits everything queued so far and closes the write connection.

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::args;
 use crate::changes::Change;
+use crate::db::columns::Columns;
 use crate::db::{DbError, Fetch, WriteConn};
 use crate::domain::{time, EntityType};
 use crate::records::{self, Customer, Lead, PreLead};
@@ -74,11 +75,21 @@ async fn identity(
     }))
 }
 
+/// Sets a new record's normalised e-mail and phone from its `email` and `phone` columns, so that
+/// [`after`] can match it in one statement (see [`match_new`]).
+pub fn set_norms(row: &mut Columns) {
+    let email = row.text("email").and_then(normalise_email);
+    let phone = row.text("phone").and_then(normalise_phone);
+    row.set("email_norm", email).set("phone_norm", phone);
+}
+
 /// Refreshes the records a change created or may have given a new e-mail or phone.
 pub async fn after(conn: &mut WriteConn, change: &Change) -> Result<(), DbError> {
     let (entity, id) = match change {
-        Change::PreLeadCreated { id } | Change::PreLeadUpdated { id } => (EntityType::PreLead, *id),
-        Change::LeadCreated { id } | Change::LeadUpdated { id } => (EntityType::Lead, *id),
+        Change::PreLeadCreated { id } => return match_new(conn, EntityType::PreLead, *id).await,
+        Change::LeadCreated { id } => return match_new(conn, EntityType::Lead, *id).await,
+        Change::PreLeadUpdated { id } => (EntityType::PreLead, *id),
+        Change::LeadUpdated { id } => (EntityType::Lead, *id),
         Change::PreLeadConverted { lead_id, .. } => (EntityType::Lead, *lead_id),
         Change::LeadConverted { customer_id, .. } => (EntityType::Customer, *customer_id),
         _ => return Ok(()),
@@ -106,6 +117,20 @@ pub async fn refresh(conn: &mut WriteConn, entity: EntityType, id: i64) -> Resul
     rematch(conn, entity, id, email, phone, &linked).await
 }
 
+const OTHERS: [EntityType; 3] = [EntityType::PreLead, EntityType::Lead, EntityType::Customer];
+
+/// The records that `where` picks among the pre-leads, leads and customers that can be matched
+/// (not discarded, not the record itself), on one value: `<other>_norm = <value>`.
+fn candidates(other: EntityType, matched_on: &str, value: &str, self_id: &str) -> String {
+    let discarded = if other == EntityType::Customer { "" } else { " and o.is_discarded = $2" };
+    format!(
+        "select '{}' as other_type, o.id as other_id, '{matched_on}' as matched_on from {} o \
+         where o.{matched_on}_norm = {value} and o.id <> {self_id}{discarded}",
+        other.as_str(),
+        table(other)
+    )
+}
+
 async fn rematch(
     conn: &mut WriteConn,
     entity: EntityType,
@@ -121,38 +146,67 @@ async fn rematch(
     )
     .await?;
     let phone = phone.filter(|p| p.len() >= MIN_PHONE_DIGITS);
-    let now = time::now();
-    for other in [EntityType::PreLead, EntityType::Lead, EntityType::Customer] {
+    for other in OTHERS {
         for (matched_on, value) in [("email", &email), ("phone", &phone)] {
             let Some(value) = value else { continue };
             let self_id = if other == entity { id } else { 0 };
-            let (sql, args) = if other == EntityType::Customer {
-                (
-                    format!("select id from customers where {matched_on}_norm = $1 and id <> $2"),
-                    args![value.clone(), self_id],
-                )
-            } else {
-                let sql = format!(
-                    "select id from {} where {matched_on}_norm = $1 and id <> $2 and is_discarded = $3",
-                    table(other)
-                );
-                (sql, args![value.clone(), self_id, false])
-            };
-            let found = conn.fetch_all(&sql, args).await?;
-            for row in found {
-                let other_id: i64 = row.get(0)?;
-                if linked.contains(&(other, other_id)) {
-                    continue;
-                }
-                for (a, a_id, b, b_id) in [(kind, id, other.as_str(), other_id), (other.as_str(), other_id, kind, id)] {
-                    conn.execute(
-                        "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, \
-                         created_at) values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
-                        args![a, a_id, b, b_id, matched_on, now.clone()],
-                    )
-                    .await?;
-                }
-            }
+            let sql = candidates(other, matched_on, "$1", "$3");
+            let found = conn.fetch_all(&sql, args![value.clone(), false, self_id]).await?;
+            record_matches(conn, entity, id, &found, linked).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A new record (created, not converted: nothing is linked to it yet) is matched in one
+/// statement that reads its normalised values as stored by its insert ([`set_norms`]).
+async fn match_new(conn: &mut WriteConn, entity: EntityType, id: i64) -> Result<(), DbError> {
+    static SQL: std::sync::LazyLock<[String; 2]> =
+        std::sync::LazyLock::new(|| [EntityType::PreLead, EntityType::Lead].map(match_new_sql));
+    let sql = &SQL[usize::from(entity == EntityType::Lead)];
+    let found = conn.fetch_all(sql, args![id, false]).await?;
+    record_matches(conn, entity, id, &found, &[]).await
+}
+
+/// `$1` the new record's id, `$2` false: every candidate on e-mail and on phone, in one union.
+fn match_new_sql(entity: EntityType) -> String {
+    let table = table(entity);
+    let email = format!("(select email_norm from {table} where id = $1)");
+    let phone = format!("(select phone_norm from {table} where id = $1 and length(phone_norm) >= {MIN_PHONE_DIGITS})");
+    let mut parts = Vec::new();
+    for other in OTHERS {
+        let self_id = if other == entity { "$1" } else { "0" };
+        parts.push(candidates(other, "email", &email, self_id));
+        parts.push(candidates(other, "phone", &phone, self_id));
+    }
+    parts.join(" union all ")
+}
+
+/// Stores the matches `found` (`other_type, other_id, matched_on`), both ways.
+async fn record_matches(
+    conn: &mut WriteConn,
+    entity: EntityType,
+    id: i64,
+    found: &[crate::db::Row],
+    linked: &[(EntityType, i64)],
+) -> Result<(), DbError> {
+    let kind = entity.as_str();
+    let now = time::now();
+    for row in found {
+        let other_type: String = row.get(0)?;
+        let other_id: i64 = row.get(1)?;
+        let matched_on: String = row.get(2)?;
+        let Some(other) = OTHERS.into_iter().find(|o| o.as_str() == other_type) else { continue };
+        if linked.contains(&(other, other_id)) {
+            continue;
+        }
+        for (a, a_id, b, b_id) in [(kind, id, other.as_str(), other_id), (other.as_str(), other_id, kind, id)] {
+            conn.execute(
+                "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, \
+                 created_at) values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
+                args![a, a_id, b, b_id, matched_on.as_str(), now.as_str()],
+            )
+            .await?;
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use crate::domain::StoreError;
 use crate::related::record::require_name;
 
 /// `new_lead`: needs `first_name` or `company_name`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewLeadIn {
     pub first_name: Option<Text>,
     pub last_name: Option<Text>,
@@ -56,7 +56,7 @@ impl Payload for NewLeadIn {
 }
 
 /// `lead_update`: only the keys present change; `null` clears a field.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct LeadPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Text>)]
@@ -135,7 +135,7 @@ pub struct LeadPatch {
 }
 
 /// `lead_status_update`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct LeadStatusIn {
     pub lead_status: LeadStatus,
     pub remarks: Option<Text>,
@@ -144,7 +144,7 @@ pub struct LeadStatusIn {
 }
 
 /// `lead_activity_add`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ActivityIn {
     pub activity_type: ActivityType,
     pub title: Option<Text>,
@@ -155,7 +155,7 @@ pub struct ActivityIn {
 }
 
 /// `lead_qualified_profile_update`: creates the profile or changes the keys present.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct QualifiedProfileIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Text>)]
@@ -214,7 +214,7 @@ pub struct QualifiedProfileIn {
 }
 
 /// `lead_convert`: creates the customer.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct LeadConvertIn {
     /// Unique; generated as `CUST-000123` when absent.
     pub customer_code: Option<Text>,

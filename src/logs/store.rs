@@ -39,31 +39,42 @@ pub struct NewLog {
     pub replay_of: Option<i64>,
 }
 
-pub async fn insert(conn: &mut WriteConn, log: &NewLog) -> Result<i64, crate::db::DbError> {
+/// Inserts `log`, its values moved into the statement; returns its id.
+pub async fn insert(conn: &mut WriteConn, log: NewLog) -> Result<i64, crate::db::DbError> {
+    columns(log).insert(conn, "webhook_logs").await
+}
+
+/// Inserts `log` when its id is not needed: in a PostgreSQL batch, in the round trip of the next
+/// savepoint or commit ([`WriteConn::execute_later`]).
+pub async fn insert_later(conn: &mut WriteConn, log: NewLog) -> Result<(), crate::db::DbError> {
+    columns(log).insert_later(conn, "webhook_logs").await
+}
+
+fn columns(log: NewLog) -> Columns {
     let mut row = Columns::new();
     row.set("direction", log.direction)
-        .set("event", log.event.clone())
-        .set("source", log.source.clone())
-        .set("method", log.method.clone())
-        .set("path", log.path.clone())
-        .set("remote_addr", log.remote_addr.clone())
-        .set("request_headers", log.request_headers.clone())
-        .set("request_body", log.request_body.clone())
+        .set("event", log.event)
+        .set("source", log.source)
+        .set("method", log.method)
+        .set("path", log.path)
+        .set("remote_addr", log.remote_addr)
+        .set("request_headers", log.request_headers)
+        .set("request_body", log.request_body)
         .set("response_status", i64::from(log.response_status))
-        .set("response_body", log.response_body.clone())
+        .set("response_body", log.response_body)
         .set("is_successful", (200..300).contains(&log.response_status))
-        .set("error_message", log.error_message.clone())
-        .set("entity_type", log.entity_type.map(str::to_string))
+        .set("error_message", log.error_message)
+        .set("entity_type", log.entity_type)
         .set("entity_id", log.entity_id)
-        .set("idempotency_key", log.idempotency_key.clone())
-        .set("request_id", log.request_id.clone())
-        .set("created_at", log.created_at.clone())
+        .set("idempotency_key", log.idempotency_key)
+        .set("request_id", log.request_id)
+        .set("created_at", log.created_at)
         .set("duration_ms", log.duration_ms)
-        .set("processed_at", log.processed_at.clone())
+        .set("processed_at", log.processed_at)
         .set("request_body_bytes", log.request_body_bytes)
-        .set("request_body_sha256", log.request_body_sha256.clone())
+        .set("request_body_sha256", log.request_body_sha256)
         .set("replay_of", log.replay_of);
-    row.insert(conn, "webhook_logs").await
+    row
 }
 
 /// A row as `GET /logs` returns it (design §5).

@@ -125,7 +125,7 @@ pub struct Completion {
 /// written) and the reason the subscription was disabled by this attempt, if it was.
 pub async fn complete(conn: &mut WriteConn, done: &Completion) -> Result<(bool, Option<String>), DbError> {
     let mut change = conn.begin().await?;
-    let log_id = log_store::insert(&mut change, &done.log).await?;
+    let log_id = log_store::insert(&mut change, done.log.clone()).await?;
     change
         .execute(
             "insert into delivery_attempts (delivery_id, attempt, started_at, status_code, duration_ms, error, log_id) \

@@ -29,24 +29,27 @@ fn after(delay: Duration) -> String {
     time::format(chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()))
 }
 
-/// Inserts the event row; returns its id.
-async fn insert_event(conn: &mut WriteConn, event: &OutgoingEvent, now: &str) -> Result<i64, DbError> {
+/// The event row, its `webhook-id` given.
+fn event_row(event: &OutgoingEvent, event_id: &str, now: &str) -> Columns {
     let body = json!({"type": event.event_type, "timestamp": now, "data": event.data});
     let mut row = Columns::new();
-    row.set("event_id", new_event_id())
+    row.set("event_id", event_id)
         .set("event_type", event.event_type)
         .set("entity_type", event.entity.map(|(kind, _)| kind.as_str()))
         .set("entity_id", event.entity.map(|(_, id)| id))
         .set("payload", body.to_string())
         .set("created_at", now);
-    row.insert(conn, "outbox_events").await
+    row
 }
 
 /// Writes `event` and a pending delivery for every enabled subscription whose filter takes it
-/// (the first attempt due after `first_delay`). Call it inside the change's transaction.
-pub async fn record(conn: &mut WriteConn, event: &OutgoingEvent, first_delay: Duration) -> Result<i64, DbError> {
+/// (the first attempt due after `first_delay`). Call it inside the change's transaction. Neither
+/// statement returns anything (the deliveries find the event by its `webhook-id`), so in a
+/// PostgreSQL batch both travel with the next savepoint or commit.
+pub async fn record(conn: &mut WriteConn, event: &OutgoingEvent, first_delay: Duration) -> Result<(), DbError> {
     let now = time::now();
-    let event_id = insert_event(conn, event, &now).await?;
+    let event_id = new_event_id();
+    event_row(event, &event_id, &now).insert_later(conn, "outbox_events").await?;
     let (entity_type, entity_id) = match event.entity {
         Some((kind, id)) => (Some(kind.as_str()), Some(id)),
         None => (None, None),
@@ -54,15 +57,14 @@ pub async fn record(conn: &mut WriteConn, event: &OutgoingEvent, first_delay: Du
     let order_key = event.entity.map(|(kind, id)| format!("{}:{id}", kind.as_str()));
     // `events` is a JSON array of known type names; no name is another's LIKE pattern.
     let pattern = format!("%\"{}\"%", event.event_type);
-    conn.execute(
+    conn.execute_later(
         "insert into webhook_deliveries (subscription_id, event_id, event_type, entity_type, entity_id, order_key, \
          status, attempts, next_attempt_at, created_at) \
-         select id, $1, $2, $3, $4, $5, 'pending', 0, $6, $7 from webhook_subscriptions \
-         where disabled = $8 and (events is null or events like $9)",
+         select s.id, e.id, $2, $3, $4, $5, 'pending', 0, $6, $7 from webhook_subscriptions s, outbox_events e \
+         where e.event_id = $1 and s.disabled = $8 and (s.events is null or s.events like $9)",
         args![event_id, event.event_type, entity_type, entity_id, order_key, after(first_delay), now, false, pattern],
     )
-    .await?;
-    Ok(event_id)
+    .await
 }
 
 /// A `ping` to one subscription, whatever its filter; returns the delivery's id.
@@ -71,7 +73,7 @@ pub async fn insert_ping(conn: &mut WriteConn, subscription_id: i64, first_delay
     let event =
         OutgoingEvent { event_type: types::PING, entity: None, data: json!({"subscription_id": subscription_id}) };
     let mut change = conn.begin().await?;
-    let event_id = insert_event(&mut change, &event, &now).await?;
+    let event_id = event_row(&event, &new_event_id(), &now).insert(&mut change, "outbox_events").await?;
     let mut row = Columns::new();
     row.set("subscription_id", subscription_id)
         .set("event_id", event_id)

@@ -11,7 +11,7 @@ use crate::domain::StoreError;
 use crate::related::record::require_name;
 
 /// `new_inquiry`: needs `first_name` or `company_name`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewPreLeadIn {
     pub first_name: Option<Text>,
     pub last_name: Option<Text>,
@@ -51,7 +51,7 @@ impl Payload for NewPreLeadIn {
 }
 
 /// `pre_lead_update`: only the keys present change; `null` clears a field.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct PreLeadPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Text>)]
@@ -116,7 +116,7 @@ pub struct PreLeadPatch {
 }
 
 /// `pre_lead_status_update`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct PreLeadStatusIn {
     pub lead_status: PreLeadStatus,
     pub remarks: Option<Text>,
@@ -125,7 +125,7 @@ pub struct PreLeadStatusIn {
 }
 
 /// `pre_lead_convert`: the new lead takes the pre-lead's fields plus these.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct PreLeadConvertIn {
     /// Default `medium`.
     pub priority: Option<Priority>,

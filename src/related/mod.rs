@@ -18,7 +18,7 @@ use crate::domain::{time, EntityType};
 use crate::domain::{EventContext, StoreError};
 
 /// A contact person (`*_contact_add`).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ContactIn {
     pub first_name: Option<Text>,
     pub last_name: Option<Text>,
@@ -48,7 +48,7 @@ impl Payload for ContactIn {
 }
 
 /// A memo (`*_memo_add`).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct MemoIn {
     pub title: Option<Text>,
     pub content: Option<Text>,
@@ -69,7 +69,7 @@ impl Payload for MemoIn {
 }
 
 /// Discard (`*_discard`): the reasons are kept on the record and in its status history.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct DiscardIn {
     pub reason: Option<Text>,
     pub loss_reason: Option<Text>,

@@ -96,6 +96,7 @@ impl Record {
         if let Some(source) = source {
             row.set("source", source.source.as_str()).set("source_details", source.details);
         }
+        crate::duplicates::set_norms(&mut row);
         let id = row.insert(conn, self.table).await?;
         let created = StatusChange::new(self.entity, id, None, status, Some("Created".into()), ctx.event);
         super::record_status_change(conn, created).await?;

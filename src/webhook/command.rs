@@ -25,7 +25,7 @@ use crate::pre_leads::store::PRE_LEADS;
 use crate::related::{ContactIn, DiscardIn, MemoIn};
 use crate::{customers, duplicates, leads, pre_leads};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Command {
     NewInquiry(NewPreLeadIn),
     PreLeadUpdate(PreLeadId, PreLeadPatch),

@@ -46,6 +46,7 @@ const LOGGED_HEADERS: [&str; 10] = [
 pub const REPLAY_LOG_ID: &str = "x-replay-log-id";
 const REDACTED_HEADERS: [&str; 4] = ["x-webhook-signature", "webhook-signature", "authorization", "cookie"];
 
+#[derive(Clone)]
 struct Prepared {
     command: Command,
     ctx: EventContext,
@@ -206,7 +207,9 @@ async fn apply(state: &AppState, prepared: Prepared, log: NewLog, started: Insta
     let first_delay = state.outgoing.config().retry_schedule.first().copied().unwrap_or_default();
     let result = state
         .db
-        .write(move |conn| Box::pin(async move { run_in_transaction(conn, prepared, log, started, first_delay).await }))
+        .write_shared(affinity(&log), (prepared, log), move |conn, (prepared, log)| {
+            Box::pin(async move { run_in_transaction(conn, prepared, log, started, first_delay).await })
+        })
         .await;
     match result {
         Ok(answer) => {
@@ -269,9 +272,8 @@ async fn run_in_transaction(
     match result {
         Ok(mut answer) => {
             finish(&mut log, answer.status, &answer.body, None, started);
-            let id = log_store::insert(&mut change, &log).await?;
+            answer.replay_log_id = write_log(&mut change, log).await?;
             change.commit().await?;
-            answer.replay_log_id = log.replay_of.map(|_| id);
             Ok(answer)
         }
         Err(err) => {
@@ -279,8 +281,7 @@ async fn run_in_transaction(
             err.log_if_internal();
             let mut answer = error_answer(&err);
             finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
-            let id = log_store::insert(conn, &log).await?;
-            answer.replay_log_id = log.replay_of.map(|_| id);
+            answer.replay_log_id = write_log(conn, log).await?;
             Ok(answer)
         }
     }
@@ -298,13 +299,31 @@ async fn reject(state: &AppState, err: AppError, mut log: NewLog, raw: Option<By
     }
     let mut answer = error_answer(&err);
     finish(&mut log, answer.status, &answer.body, Some(err.body().detail), started);
-    let replay = log.replay_of.is_some();
-    let written = state.db.write(move |conn| Box::pin(async move { Ok(log_store::insert(conn, &log).await?) })).await;
+    let written =
+        state.db.write_shared(None, log, |conn, log| Box::pin(async move { Ok(write_log(conn, log).await?) })).await;
     match written {
-        Ok(id) => answer.replay_log_id = replay.then_some(id),
+        Ok(id) => answer.replay_log_id = id,
         Err(log_err) => AppError::from(log_err).log_if_internal(),
     }
     answer.into_response()
+}
+
+/// Writes the log row. Only a replay's answer names its row; other rows need no id back, so they
+/// travel with the next round trip of a PostgreSQL batch ([`log_store::insert_later`]).
+async fn write_log(conn: &mut WriteConn, log: NewLog) -> Result<Option<i64>, crate::db::DbError> {
+    if log.replay_of.is_some() {
+        return log_store::insert(conn, log).await.map(Some);
+    }
+    log_store::insert_later(conn, log).await.map(|()| None)
+}
+
+/// The record a write locks, as a hash: writes on one record share a committer (see `db::Db::write_shared`).
+fn affinity(log: &NewLog) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let (entity, id) = (log.entity_type?, log.entity_id?);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (entity, id).hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 fn error_answer(err: &AppError) -> Answer {

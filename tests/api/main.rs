@@ -9,6 +9,7 @@ mod dashboard;
 mod errors;
 mod examples_file;
 mod forgiving_input;
+mod group_commit;
 mod hostile;
 mod idempotency;
 mod input_refusals;

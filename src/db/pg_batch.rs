@@ -1,0 +1,203 @@
+//! Group commit for PostgreSQL: a few committer tasks, each taking the jobs queued for it at the
+//! moment (up to [`MAX_BATCH`]) and running them on one pooled connection in one transaction,
+//! each job's own `begin()` being a savepoint, as the SQLite writer does. One commit (one WAL
+//! flush, one `begin`/`commit` pair) serves the whole batch, and a job's `release savepoint`
+//! travels with the next job's `savepoint` (see `conn.rs`). Replies go out only after the commit.
+//!
+//! A job that fails rolls back its savepoint alone and keeps what it wrote after (its failure log
+//! row). When the batch as a whole cannot go on — a deadlock or serialization failure (two
+//! batches locking the same rows in different orders), a statement failing outside every
+//! savepoint, a panic, or a commit refused by the server — it is rolled back and its jobs are run
+//! again one by one, each in a transaction of its own, exactly as without group commit. That is
+//! why batched jobs must be able to run twice ([`super::Db::write_shared`]). Jobs that name the
+//! record they act on go to the committer that record hashes to, so two batches rarely wait on
+//! each other's row locks; the others are spread round-robin.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::conn::WriteConn;
+use super::value::DbError;
+use crate::domain::StoreError;
+
+/// At most this many jobs share a transaction: each holds a subtransaction, and PostgreSQL keeps
+/// up to 64 of a backend's subtransaction ids in shared memory before other sessions' snapshots
+/// get slower.
+const MAX_BATCH: usize = 32;
+/// Queued jobs per committer beyond this make submitters wait.
+const QUEUE_DEPTH: usize = 1024;
+
+pub(super) use super::writer::Erased;
+
+/// A job that can run twice: `false` for its attempt inside a batch, `true` for its run alone.
+pub(super) type Rerun =
+    Box<dyn for<'c> FnMut(&'c mut WriteConn, bool) -> BoxFuture<'c, Result<Erased, StoreError>> + Send>;
+
+struct Queued {
+    run: Rerun,
+    reply: oneshot::Sender<Result<Erased, StoreError>>,
+}
+
+enum Message {
+    Job(Queued),
+    /// Commit what is queued, then answer.
+    Stop(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub(super) struct Batcher {
+    queues: Arc<[mpsc::Sender<Message>]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Batcher {
+    /// Starts `committers` tasks on `pool` (their own); each holds a connection while it runs a batch.
+    pub fn start(pool: AnyPool, committers: usize) -> Batcher {
+        let queues: Vec<_> = (0..committers.max(1))
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+                tokio::spawn(committer(pool.clone(), receiver));
+                sender
+            })
+            .collect();
+        Batcher { queues: queues.into(), next: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// Queues `run` (on the committer `affinity` hashes to, if any) and waits for its commit.
+    pub async fn submit<T: Send + 'static>(&self, affinity: Option<u64>, run: Rerun) -> Result<T, StoreError> {
+        let index = match affinity {
+            Some(key) => (key % self.queues.len() as u64) as usize,
+            None => self.next.fetch_add(1, Ordering::Relaxed) % self.queues.len(),
+        };
+        let (reply, answer) = oneshot::channel();
+        self.queues[index]
+            .send(Message::Job(Queued { run, reply }))
+            .await
+            .map_err(|_| StoreError::internal(anyhow::anyhow!("the database writer has stopped")))?;
+        super::writer::answered(answer).await
+    }
+
+    /// Commits everything queued so far on every committer.
+    pub async fn shutdown(&self) {
+        for queue in self.queues.iter() {
+            let (done, stopped) = oneshot::channel();
+            if queue.send(Message::Stop(done)).await.is_ok() {
+                let _ = stopped.await;
+            }
+        }
+    }
+}
+
+async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>) {
+    let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
+    let mut stop: Option<oneshot::Sender<()>> = None;
+    while stop.is_none() {
+        let Some(first) = receiver.recv().await else { break };
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Job(job) => batch.push(job),
+                Message::Stop(done) => stop = Some(done),
+            }
+            if batch.len() < MAX_BATCH && stop.is_none() {
+                next = receiver.try_recv().ok();
+            }
+        }
+        run_batch(&pool, &mut batch).await;
+    }
+    receiver.close();
+    while let Ok(message) = receiver.try_recv() {
+        if let Message::Job(job) = message {
+            batch.push(job);
+        }
+    }
+    run_batch(&pool, &mut batch).await;
+    if let Some(done) = stop {
+        let _ = done.send(());
+    }
+}
+
+async fn run_batch(pool: &AnyPool, batch: &mut Vec<Queued>) {
+    if batch.len() > 1 {
+        match batched(pool, batch).await {
+            Ok(results) => {
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.reply.send(result);
+                }
+                return;
+            }
+            Err(BatchFailed::Unknown(err)) => {
+                tracing::error!(error = %err, jobs = batch.len(), "group commit: the commit's outcome is unknown");
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(StoreError::internal(anyhow::anyhow!("commit failed: {err}"))));
+                }
+                return;
+            }
+            Err(BatchFailed::RunAlone) => {}
+        }
+    }
+    // One job, or a batch that has to be run again one by one.
+    for mut job in batch.drain(..) {
+        let result = alone(pool, &mut job.run).await;
+        let _ = job.reply.send(result);
+    }
+}
+
+enum BatchFailed {
+    /// Nothing of the batch was committed: run its jobs one by one.
+    RunAlone,
+    /// The connection failed during `commit`: the batch may or may not have been committed.
+    Unknown(DbError),
+}
+
+/// Runs the jobs in one transaction; their results, once committed.
+async fn batched(pool: &AnyPool, batch: &mut [Queued]) -> Result<Vec<Result<Erased, StoreError>>, BatchFailed> {
+    let pooled = pool.acquire().await.map_err(|_| BatchFailed::RunAlone)?;
+    let mut conn = WriteConn::postgres_batch(pooled).await.map_err(|_| BatchFailed::RunAlone)?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch.iter_mut() {
+        let outcome = AssertUnwindSafe((job.run)(&mut conn, false)).catch_unwind().await;
+        let settled = conn.settle().await;
+        match outcome {
+            Ok(result) if settled && !conn.batch_failed() => results.push(result),
+            _ => {
+                if conn.end_batch(false).await.is_err() {
+                    conn.detach();
+                }
+                return Err(BatchFailed::RunAlone);
+            }
+        }
+    }
+    match conn.end_batch(true).await {
+        Ok(()) => Ok(results),
+        // The server refused the commit or a statement sent with it (a serialization failure,
+        // a broken log row): nothing was committed.
+        Err(DbError::Sqlx(sqlx::Error::Database(_))) => {
+            if conn.end_batch(false).await.is_err() {
+                conn.detach();
+            }
+            Err(BatchFailed::RunAlone)
+        }
+        Err(err) => {
+            conn.detach();
+            Err(BatchFailed::Unknown(err))
+        }
+    }
+}
+
+/// Runs one job in a transaction of its own (its `begin()`), as writes without group commit do.
+async fn alone(pool: &AnyPool, run: &mut Rerun) -> Result<Erased, StoreError> {
+    let mut conn = WriteConn::postgres(pool.acquire().await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?);
+    let outcome = AssertUnwindSafe(run(&mut conn, true)).catch_unwind().await;
+    if !conn.settle().await {
+        // Never hand a connection still inside a transaction back to the pool.
+        conn.detach();
+    }
+    outcome.unwrap_or_else(|_| Err(StoreError::internal(anyhow::anyhow!("a write job panicked"))))
+}
