@@ -15,9 +15,12 @@ use utoipa::openapi::{RefOr, Schema};
 
 use super::scalars::shown;
 
-/// The text of an amount: digits with an optional decimal point, nothing else (no sign, no
-/// thousands separators, no currency).
-pub const AMOUNT_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$";
+/// The text of an amount as the schema states it: digits with at most two decimal places, nothing
+/// else (no sign, no thousands separators, no currency), at most [`MAX_UNITS`], spaces around.
+pub const AMOUNT_PATTERN: &str = r"^ *([0-9]{1,13}(\.[0-9]{1,2})?|\.[0-9]{1,2}) *$";
+
+/// The largest amount accepted, in the currency unit.
+pub const MAX_UNITS: i64 = MAX_CENTS / 100;
 
 /// The largest amount accepted: ten trillion in the currency unit, far below `i64` cents.
 const MAX_CENTS: i64 = 1_000_000_000_000_000;
@@ -133,10 +136,16 @@ impl<'de> Deserialize<'de> for Money {
 impl utoipa::PartialSchema for Money {
     fn schema() -> RefOr<Schema> {
         OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0))
+                    .maximum(Some(MAX_UNITS))
+                    .multiple_of(Some(0.01)),
+            )
             .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(AMOUNT_PATTERN)))
             .description(Some(
-                "An amount with at most two decimal places, not negative: a number (`1500.00`) or a string of \
+                "An amount with at most two decimal places, not negative, at most ten trillion: a number (`1500.00`) or a string of \
                  digits with an optional decimal point (`\"1500.00\"`), without thousands separators or currency \
                  signs. A blank string is the same as leaving the field out.",
             ))

@@ -9,6 +9,10 @@ use super::StoreError;
 pub trait Payload: DeserializeOwned {
     /// What the store takes once the rules hold (often the payload itself).
     type Checked;
+    /// The rules of [`Payload::check`] that a schema can state: each list names fields of which at
+    /// least one must be present and not blank (`first_name` or `company_name`). The OpenAPI
+    /// document states each as an `anyOf` of `required`; a test holds `check` to them.
+    const AT_LEAST_ONE_OF: &'static [&'static [&'static str]] = &[];
     fn check(self) -> Result<Self::Checked, StoreError>;
 }
 

@@ -1,15 +1,19 @@
 //! The OpenAPI schemas of the forgiving scalars ([`Text`], [`WholeNumber`], [`Flag`]) and of
-//! date-times: each states every form its type's parser takes, so that the document and the
-//! parser say the same thing.
+//! date-times: each states the forms its type's parser takes, so that the document and the parser
+//! say the same thing. Also what every payload's schema adds to its derived object: further keys
+//! (without NUL, kept in the raw payload) and the payload's "at least one of" rules.
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder,
+    SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::{RefOr, Schema};
 
 use super::scalars::{Flag, Text, WholeNumber, NO, YES};
 
-/// A string pattern (ECMA 262, no inline flags) matching `words` in any case, blanks around.
+/// A string pattern (ECMA 262, no inline flags) matching `words` in any case, spaces around.
 fn any_case(words: &[&str]) -> String {
     let alternatives: Vec<String> = words
         .iter()
@@ -25,21 +29,101 @@ fn any_case(words: &[&str]) -> String {
                 .collect()
         })
         .collect();
-    format!(r"^\s*({})\s*$", alternatives.join("|"))
+    format!(r"^ *({}) *$", alternatives.join("|"))
 }
 
-/// Pattern of the digit strings a [`WholeNumber`] takes.
-pub const WHOLE_NUMBER_PATTERN: &str = r"^\s*[+-]?[0-9]+\s*$";
+/// Pattern of the digit strings a [`WholeNumber`] takes (at most 18 digits: within ±(2^63 − 1)).
+/// Patterns here spell blanks as spaces: Python's `\s`, which generators of test data use, takes
+/// control characters that the server does not trim.
+pub const WHOLE_NUMBER_PATTERN: &str = r"^ *[+-]?[0-9]{1,18} *$";
+
+/// Text without NUL, which the server refuses anywhere in a webhook body.
+pub const NO_NUL_PATTERN: &str = r"^[^\x00]*$";
+
+/// A character that is neither NUL nor white space as the server trims it (Unicode `White_Space`).
+pub const NON_BLANK_PATTERN: &str = r"[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+
+/// Text without NUL holding at least one character that is not blank.
+pub fn non_blank_text_pattern() -> String {
+    format!(r"^[^\x00]*{NON_BLANK_PATTERN}[^\x00]*$")
+}
+
+/// A value that is present and, when a string, not blank: the schema of one field of a rule
+/// "at least one of these" (see [`Payload::AT_LEAST_ONE_OF`]).
+///
+/// [`Payload::AT_LEAST_ONE_OF`]: super::payload::Payload::AT_LEAST_ONE_OF
+fn non_blank() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Array(vec![Type::String, Type::Number]))
+        .pattern(Some(NON_BLANK_PATTERN))
+}
+
+/// `schema` with the rules "at least one of these fields, present and not blank" stated as an
+/// `anyOf` of `required` per rule, all of them (`allOf`) beside the object itself.
+pub fn with_rules(schema: RefOr<Schema>, rules: &[&[&str]]) -> RefOr<Schema> {
+    if rules.is_empty() {
+        return schema;
+    }
+    let mut all = AllOfBuilder::new().item(schema);
+    for fields in rules {
+        let mut any = AnyOfBuilder::new();
+        for field in *fields {
+            any = any.item(ObjectBuilder::new().property(*field, non_blank()).required(*field));
+        }
+        all = all.item(any);
+    }
+    all.into()
+}
+
+/// Name of the schema of a value a webhook body may hold beside the fields it names (kept in the
+/// record's raw payload): any JSON without NUL in its strings or keys.
+pub const EXTRA_VALUE: &str = "ExtraValue";
+
+/// The [`EXTRA_VALUE`] schema; it refers to itself for nested arrays and objects.
+pub fn extra_value() -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::Null, Type::Boolean, Type::Number])))
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(NO_NUL_PATTERN)))
+        .item(ArrayBuilder::new().items(extra_value_ref()))
+        .item(with_extras(ObjectBuilder::new().schema_type(Type::Object)))
+        .description(Some("Any JSON value without NUL characters in its strings or keys."))
+        .into()
+}
+
+fn extra_key() -> Schema {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(NO_NUL_PATTERN)).into()
+}
+
+fn extra_value_ref() -> RefOr<Schema> {
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(EXTRA_VALUE))
+}
+
+/// `object` taking further keys (without NUL) whose values are [`EXTRA_VALUE`]s.
+pub fn with_extras(object: ObjectBuilder) -> ObjectBuilder {
+    object.property_names(Some(extra_key())).additional_properties(Some(extra_value_ref()))
+}
+
+/// A payload's derived object schema, taking further keys like [`with_extras`].
+pub fn payload_with_extras(schema: RefOr<Schema>) -> RefOr<Schema> {
+    match schema {
+        RefOr::T(Schema::Object(mut object)) => {
+            object.property_names = Some(Box::new(extra_key()));
+            object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(extra_value_ref())));
+            RefOr::T(Schema::Object(object))
+        }
+        other => other,
+    }
+}
 
 const BLANK_NOTE: &str = "A blank string is the same as leaving the field out.";
 
 impl utoipa::PartialSchema for Text {
     fn schema() -> RefOr<Schema> {
         OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(NO_NUL_PATTERN)))
             .item(ObjectBuilder::new().schema_type(Type::Number))
             .description(Some(format!(
-                "Text. A number is taken as text: its digits when it is an integer (`10001` is stored as \
+                "Text (without NUL). A number is taken as text: its digits when it is an integer (`10001` is stored as \
                  `\"10001\"`). {BLANK_NOTE}"
             )))
             .into()
@@ -58,7 +142,9 @@ impl utoipa::PartialSchema for WholeNumber {
             .item(
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(-i64::MAX))
+                    .maximum(Some(i64::MAX)),
             )
             .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(WHOLE_NUMBER_PATTERN)))
             .description(Some(format!(
@@ -119,7 +205,7 @@ mod tests {
 
     #[test]
     fn any_case_pattern_spells_out_both_cases() {
-        assert_eq!(any_case(&["no", "1"]), r"^\s*([nN][oO]|1)\s*$");
+        assert_eq!(any_case(&["no", "1"]), r"^ *([nN][oO]|1) *$");
     }
 
     /// The served document refers each payload field to its type's schema, which states the forms.
@@ -135,8 +221,10 @@ mod tests {
         assert_eq!(types("Flag", "oneOf"), [json!("boolean"), json!("string"), json!("integer")]);
         assert_eq!(types("Amount", "oneOf"), [json!("number"), json!("string")]);
         assert_eq!(types("DateTime", "anyOf"), [json!("string"), json!("string")]);
+        // A payload with rules is `allOf` its object and the rules.
+        let object = |schema: &str| schemas[schema]["allOf"].get(0).unwrap_or(&schemas[schema]).clone();
         let refers = |schema: &str, field: &str, to: &str| {
-            let property = schemas[schema]["properties"][field].to_string();
+            let property = object(schema)["properties"][field].to_string();
             assert!(property.contains(&format!("#/components/schemas/{to}")), "{schema}.{field}: {property}");
         };
         refers("NewLeadIn", "zip_code", "Text");

@@ -49,7 +49,7 @@ pub fn integer() -> ObjectBuilder {
 
 /// A positive whole-number id.
 pub fn positive_id(description: &str) -> ObjectBuilder {
-    integer().minimum(Some(1)).description(Some(description))
+    integer().minimum(Some(1)).maximum(Some(i64::MAX)).description(Some(description))
 }
 
 /// A required path parameter holding a positive id.
@@ -59,7 +59,7 @@ pub fn id_path_parameter(name: &str, description: &str) -> Parameter {
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
         .description(Some(description))
-        .schema(Some(integer().minimum(Some(1))))
+        .schema(Some(integer().minimum(Some(1)).maximum(Some(i64::MAX))))
         .build()
 }
 
@@ -104,6 +104,44 @@ pub fn header_parameter(name: &str, description: &str, example: Option<Value>) -
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .example(example)
         .build()
+}
+
+/// The schema of a date-time query parameter: RFC 3339 or `YYYY-MM-DD` (midnight UTC).
+pub fn instant_schema() -> RefOr<Schema> {
+    utoipa::openapi::schema::AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))))
+        .into()
+}
+
+/// A string of one of `values`.
+pub fn enum_schema(values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into()
+}
+
+/// An opaque `cursor` (a `next_cursor` handed out), never blank.
+pub fn cursor_schema() -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).pattern(Some("^[A-Za-z0-9_-]+$")).into()
+}
+
+/// Gives the query parameters of `operation` the schema `schema_of` returns for their name
+/// (`None`: left as declared). Lets a part state in its document the value sets and forms its
+/// parser holds, from the parser's own constants.
+pub fn set_query_schemas(
+    operation: &mut utoipa::openapi::path::Operation,
+    schema_of: impl Fn(&str) -> Option<RefOr<Schema>>,
+) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in == ParameterIn::Query {
+            if let Some(schema) = schema_of(&parameter.name) {
+                parameter.schema = Some(schema);
+            }
+        }
+    }
 }
 
 pub fn query_parameter(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {

@@ -49,6 +49,8 @@ pub struct NewLeadIn {
 impl Payload for NewLeadIn {
     type Checked = Self;
 
+    const AT_LEAST_ONE_OF: &'static [&'static [&'static str]] = &[&["first_name", "company_name"]];
+
     fn check(self) -> Result<Self, StoreError> {
         require_name(self.first_name.as_deref(), self.company_name.as_deref())?;
         Ok(self)
@@ -213,10 +215,26 @@ pub struct QualifiedProfileIn {
     pub notes: Option<Option<Text>>,
 }
 
+/// The schema of `customer_code`: 1 to 64 characters without blanks (stated for visible ASCII),
+/// or a number; blank or `null` means "generate one".
+fn customer_code_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^ *([!-~]{1,64})? *$")))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .description(Some(
+            "Unique; 1 to 64 characters without blanks or control characters. Generated as `CUST-000123` \
+             when absent, null or blank.",
+        ))
+        .into()
+}
+
 /// `lead_convert`: creates the customer.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct LeadConvertIn {
     /// Unique; generated as `CUST-000123` when absent.
+    #[schema(schema_with = customer_code_schema)]
     pub customer_code: Option<Text>,
     pub credit_limit: Option<Money>,
     pub payment_terms: Option<Text>,

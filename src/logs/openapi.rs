@@ -45,7 +45,11 @@ fn list_logs_operation() -> Operation {
         (
             "cursor",
             "`next_cursor` of the previous page: the next page by keyset, as fast at any depth; `page` is then ignored.",
-            ObjectBuilder::new().schema_type(Type::String).examples(["bG9nCjQy"]),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .pattern(Some("^[A-Za-z0-9_-]+$"))
+                .examples(["bG9nCjQy"]),
         ),
         (
             "direction",

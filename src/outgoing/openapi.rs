@@ -31,7 +31,7 @@ fn ok(status: &str, description: &str, schema: &str) -> (String, Value) {
 }
 
 fn path_id(name: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1}})
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}})
 }
 
 fn query(name: &str, description: &str, schema: Value) -> Value {
@@ -80,6 +80,13 @@ fn bad_request(example: Value) -> (String, Value) {
     ("400".into(), error("A field is invalid; `field` names it.", example))
 }
 
+/// `whsec_` and the canonical base64 (padded or not) of 24 to 64 bytes, as `signer::secret_key` takes it.
+const SECRET_PATTERN: &str = "^whsec_(([A-Za-z0-9+/]{4}){8,21}([A-Za-z0-9+/][AQgw](==)?)?|([A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$";
+
+fn secret_schema(description: &str) -> Value {
+    json!({"type": "string", "pattern": SECRET_PATTERN, "description": description})
+}
+
 fn subscription_in(create: bool) -> Value {
     let mut properties = json!({
         "url": {"type": "string", "format": "uri", "description": "http or https; a public address unless CRM_DELIVERY_ALLOW_PRIVATE is set."},
@@ -89,8 +96,7 @@ fn subscription_in(create: bool) -> Value {
         "disabled": {"type": "boolean"}
     });
     if create {
-        properties["secret"] = json!({"type": "string", "pattern": "^whsec_[A-Za-z0-9+/]+={0,2}$",
-            "description": "`whsec_` and the base64 of 24 to 64 bytes; generated when absent."});
+        properties["secret"] = secret_schema("`whsec_` and the base64 of 24 to 64 bytes; generated when absent.");
     }
     let mut schema = json!({"type": "object", "additionalProperties": false, "properties": properties});
     if create {
@@ -106,7 +112,11 @@ fn paths() -> Value {
         "Rows per page.",
         json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
     );
-    let cursor = query("cursor", "The `next_cursor` of the previous page.", json!({"type": "string"}));
+    let cursor = query(
+        "cursor",
+        "The `next_cursor` of the previous page.",
+        json!({"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}),
+    );
     let url_refused = json!({"detail": "url must use http or https, not ftp", "field": "url"});
     let example_in = json!({"url": "https://erp.example.com/crm-events", "events": ["lead.created", "lead.converted"], "description": "ERP sync"});
     json!({
@@ -134,7 +144,7 @@ fn paths() -> Value {
         format!("/subscriptions/{{subscription_id}}/rotate-secret"): {
             "post": operation("rotate_subscription_secret", "Rotate the secret; the old one also signs for 24 hours", vec![path_id(sub)],
                 Some(json!({"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
-                    "properties": {"secret": {"type": "string", "description": "The new secret; generated when absent."}}}}}})),
+                    "properties": {"secret": secret_schema("The new secret; generated when absent.")}}}}})),
                 vec![ok("200", "The new secret and the old one.", "SecretOut"), bad_request(json!({"detail": "secret must be whsec_ followed by the base64 of 24 to 64 bytes", "field": "secret"})), not_found("Subscription")]),
         },
         format!("/subscriptions/{{subscription_id}}/test"): {
@@ -151,11 +161,11 @@ fn paths() -> Value {
         format!("/deliveries"): {
             "get": operation("list_deliveries", "List deliveries, newest first",
                 vec![limit, cursor,
-                     query("subscription_id", "Only this subscription's.", json!({"type": "integer", "minimum": 1})),
+                     query("subscription_id", "Only this subscription's.", json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})),
                      query("status", "Only this status.", json!({"type": "string", "enum": STATUSES})),
                      query("event", "Only this outgoing type.", json!({"type": "string", "examples": ["lead.created"]})),
                      query("entity_type", "Only about this kind of record.", json!({"type": "string", "enum": ["pre_lead", "lead", "customer"]})),
-                     query("entity_id", "Only about the record with this id.", json!({"type": "integer", "minimum": 1}))],
+                     query("entity_id", "Only about the record with this id.", json!({"type": "integer", "minimum": 1, "maximum": i64::MAX}))],
                 None,
                 vec![ok("200", "One page of deliveries.", "DeliveryPage"), bad_request(json!({"detail": "status must be one of: pending, delivered, dead, cancelled", "field": "status"}))]),
         },

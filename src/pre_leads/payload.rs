@@ -43,6 +43,7 @@ pub struct NewPreLeadIn {
 
 impl Payload for NewPreLeadIn {
     type Checked = Self;
+    const AT_LEAST_ONE_OF: &'static [&'static [&'static str]] = &[&["first_name", "company_name"]];
 
     fn check(self) -> Result<Self, StoreError> {
         require_name(self.first_name.as_deref(), self.company_name.as_deref())?;

@@ -14,6 +14,7 @@ use super::{load, Customer, Lead, PreLead, Record};
 use crate::domain::EntityType;
 use crate::duplicates::{self, PossibleDuplicate};
 use crate::http::error::{AppError, ErrorBody};
+use crate::http::openapi::{cursor_schema, enum_schema, instant_schema, set_query_schemas};
 use crate::state::AppState;
 
 /// Routes under `/api/v1` (full paths).
@@ -165,7 +166,7 @@ async fn list_customers(
 }
 
 #[utoipa::path(get, path = "/api/v1/pre-leads/{id}", tag = "records", summary = "One pre-lead",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, description = "The pre-lead", body = PreLeadDetail, example = json!(detail_example(pre_lead_example(), json!({
             "contacts": [], "memos": [], "status_history": [{"id": 1, "old_status": null, "new_status": "new", "remarks": "Created",
@@ -193,7 +194,7 @@ async fn pre_lead_detail(
 }
 
 #[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "records", summary = "One lead",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, description = "The lead", body = LeadDetail, example = json!(detail_example(lead_example(), json!({
             "contacts": [], "memos": [], "activities": [], "qualified_profile": null, "status_history": [], "possible_duplicates": []})))),
@@ -218,7 +219,7 @@ async fn lead_detail(State(state): State<AppState>, Path(raw): Path<String>) -> 
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "records", summary = "One customer",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, description = "The customer", body = CustomerDetail, example = json!(detail_example(customer_example(), json!({
             "orders": [{"id": 1, "order_id": "ORD-1001", "amount": "3000.00", "order_date": "2024-01-21T00:00:00.000000Z", "created_at": "2024-01-21T09:00:00.000000Z"}],
@@ -293,9 +294,35 @@ pub fn customer_example() -> serde_json::Value {
 )]
 struct ApiDoc;
 
-/// This module's part of the OpenAPI document.
+/// This module's part of the OpenAPI document; the lists' value sets and date forms come from
+/// the list parser's own constants.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let entity = match path.as_str() {
+            "/api/v1/pre-leads" => EntityType::PreLead,
+            "/api/v1/leads" => EntityType::Lead,
+            "/api/v1/customers" => EntityType::Customer,
+            _ => continue,
+        };
+        if let Some(operation) = item.get.as_mut() {
+            set_query_schemas(operation, |name| match name {
+                "cursor" => Some(cursor_schema()),
+                "q" => Some(non_blank_text()),
+                name if list::INSTANTS.contains(&name) => Some(instant_schema()),
+                name => list::allowed(entity, name).map(enum_schema),
+            });
+        }
+    }
+    doc
+}
+
+/// `q`: text that is not blank.
+fn non_blank_text() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .pattern(Some(crate::domain::schemas::non_blank_text_pattern()))
+        .into()
 }
 
 #[cfg(test)]

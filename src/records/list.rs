@@ -17,6 +17,7 @@ use crate::http::query::{self, Cursor};
 const PRE_LEAD_STATUSES: &[&str] =
     &["new", "contacted", "working", "qualified", "on_hold", "closed_not_converted", "converted"];
 const LEAD_STATUSES: &[&str] = &["new", "contacted", "qualified", "proposal_sent", "negotiation", "won", "lost"];
+const SORTS: &[&str] = &["created_at", "updated_at"];
 const NEWEST: &str = "id";
 const UPDATED: &str = "updated_at";
 
@@ -94,6 +95,21 @@ fn successor(prefix: &str) -> Option<String> {
     None
 }
 
+/// The values a list's parameter takes when they are a fixed set (for the document).
+pub fn allowed(entity: EntityType, parameter: &str) -> Option<&'static [&'static str]> {
+    match parameter {
+        "sort" => Some(SORTS),
+        "status" if entity == EntityType::Lead => Some(LEAD_STATUSES),
+        "status" => Some(PRE_LEAD_STATUSES),
+        "source" => Some(Source::ALLOWED),
+        "priority" => Some(Priority::ALLOWED),
+        _ => None,
+    }
+}
+
+/// The parameters that take a date-time.
+pub const INSTANTS: [&str; 3] = ["created_since", "created_until", "updated_since"];
+
 pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppError> {
     let known = parameters(entity);
     let mut query = ListQuery {
@@ -110,7 +126,7 @@ pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppErro
         match name.as_str() {
             "limit" => query.limit = query::limit(&value)?,
             "cursor" => query.cursor = Some(value),
-            "sort" => query.by_update = query::one_of("sort", &value, &["created_at", "updated_at"])? == UPDATED,
+            "sort" => query.by_update = query::one_of("sort", &value, SORTS)? == UPDATED,
             "status" => {
                 let allowed = if entity == EntityType::Lead { LEAD_STATUSES } else { PRE_LEAD_STATUSES };
                 let status = query::one_of("status", &value, allowed)?;

@@ -33,6 +33,7 @@ pub struct ContactIn {
 
 impl Payload for ContactIn {
     type Checked = Self;
+    const AT_LEAST_ONE_OF: &'static [&'static [&'static str]] = &[&["first_name", "last_name", "email", "phone"]];
 
     fn check(self) -> Result<Self, StoreError> {
         let named = non_blank(self.first_name.as_deref()).is_some()
@@ -58,6 +59,7 @@ pub struct MemoIn {
 
 impl Payload for MemoIn {
     type Checked = Self;
+    const AT_LEAST_ONE_OF: &'static [&'static [&'static str]] = &[&["content", "title"]];
 
     fn check(self) -> Result<Self, StoreError> {
         if non_blank(self.content.as_deref()).is_some() || non_blank(self.title.as_deref()).is_some() {

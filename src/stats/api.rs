@@ -9,6 +9,7 @@ use serde_json::json;
 use super::pipeline::{self, Pipeline};
 use super::traffic::{self, Traffic};
 use crate::http::error::{AppError, ErrorBody};
+use crate::http::openapi::{enum_schema, instant_schema, set_query_schemas};
 use crate::state::AppState;
 
 /// Routes under `/api/v1` (full paths).
@@ -116,7 +117,18 @@ struct ApiDoc;
 
 /// This module's part of the OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
+    for item in doc.paths.paths.values_mut() {
+        if let Some(operation) = item.get.as_mut() {
+            set_query_schemas(operation, |name| match name {
+                "since" | "until" => Some(instant_schema()),
+                "bucket" => Some(enum_schema(&traffic::BUCKETS)),
+                "direction" => Some(enum_schema(&traffic::DIRECTIONS)),
+                _ => None,
+            });
+        }
+    }
+    doc
 }
 
 #[cfg(test)]

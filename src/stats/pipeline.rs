@@ -34,8 +34,10 @@ pub struct LeadCounts {
     /// Leads converted to a customer.
     pub converted: i64,
     /// Sum of `expected_value` over the leads not discarded whose status is neither `won` nor `lost`.
+    #[schema(value_type = String, example = "12500.00")]
     pub open_value: Money,
     /// Sum of `expected_value` over the leads not discarded whose status is `won`.
+    #[schema(value_type = String, example = "100000.00")]
     pub won_value: Money,
 }
 
@@ -44,8 +46,10 @@ pub struct LeadCounts {
 pub struct CustomerCounts {
     pub total: i64,
     /// Sum of every customer's `total_revenue` (orders counted).
+    #[schema(value_type = String, example = "3000.00")]
     pub revenue: Money,
     /// Sum of every customer's `outstanding_amount`.
+    #[schema(value_type = String, example = "2000.00")]
     pub outstanding: Money,
 }
 

@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::db::Fetch;
 use crate::domain::EntityType;
 use crate::http::error::{AppError, ErrorBody};
+use crate::http::openapi::{cursor_schema, enum_schema, set_query_schemas};
 use crate::http::query::{self, Cursor};
 use crate::records::api::path_id;
 use crate::records::{load, Customer, Lead, PreLead};
@@ -26,6 +27,7 @@ pub use store::Kind;
 use store::{Found, Position};
 
 const PARAMETERS: &[&str] = &["limit", "cursor", "order"];
+const ORDERS: &[&str] = &["asc", "desc"];
 
 /// Routes under `/api/v1` (full paths).
 pub fn router() -> Router<AppState> {
@@ -91,7 +93,7 @@ fn parse(raw: Option<&str>) -> Result<TimelineQuery, AppError> {
         match name.as_str() {
             "limit" => query.limit = query::limit(&value)?,
             "cursor" => cursor = Some(value),
-            "order" => query.newest_first = query::one_of("order", &value, &["asc", "desc"])? == "desc",
+            "order" => query.newest_first = query::one_of("order", &value, ORDERS)? == "desc",
             other => return Err(query::unknown(other, PARAMETERS)),
         }
     }
@@ -246,7 +248,17 @@ struct ApiDoc;
 
 /// This module's part of the OpenAPI document (its routes are under the `records` tag).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
+    for item in doc.paths.paths.values_mut() {
+        if let Some(operation) = item.get.as_mut() {
+            set_query_schemas(operation, |name| match name {
+                "cursor" => Some(cursor_schema()),
+                "order" => Some(enum_schema(ORDERS)),
+                _ => None,
+            });
+        }
+    }
+    doc
 }
 
 #[cfg(test)]

@@ -14,10 +14,11 @@ use crate::customers::payload::{Order, OrderIn, Payment, PaymentIn};
 use crate::db::WriteConn;
 use crate::domain::payload::Payload;
 use crate::domain::scalars::blanks_as_null;
+use crate::domain::schemas::{payload_with_extras, with_rules};
 use crate::domain::{EventContext, LeadId, PreLeadId, StoreError};
 use crate::events::EventKind;
 use crate::http::error::AppError;
-use crate::http::openapi::{register, Register};
+use crate::http::openapi::{register, Register, Schemas};
 use crate::leads::payload::{ActivityIn, LeadConvertIn, LeadPatch, LeadStatusIn, NewLeadIn, QualifiedProfileIn};
 use crate::leads::store::LEADS;
 use crate::pre_leads::payload::{NewPreLeadIn, PreLeadConvertIn, PreLeadPatch, PreLeadStatusIn};
@@ -74,6 +75,16 @@ fn data<T: Payload>(mut value: Value) -> Result<T::Checked, AppError> {
     Ok(raw.check()?)
 }
 
+/// Registers the schema of a payload type and returns its name: the derived object, taking further
+/// keys (kept in the raw payload), with the rules of its `check` that a schema can state.
+fn payload_schema<T: Payload + utoipa::ToSchema>(schemas: &mut Schemas) -> String {
+    let name = register::<T>(schemas);
+    if let Some(schema) = schemas.remove(&name) {
+        schemas.insert(name.clone(), with_rules(payload_with_extras(schema), T::AT_LEAST_ONE_OF));
+    }
+    name
+}
+
 /// The binding of each event; exhaustive, so a new event does not compile until it is bound.
 pub fn binding(kind: EventKind) -> Binding {
     use changes::*;
@@ -81,88 +92,92 @@ pub fn binding(kind: EventKind) -> Binding {
     let (parse, payload_schema, answer_schema): (Parse, Register, Register) = match kind {
         EventKind::NewInquiry => (
             Untargeted(|v| Ok(Command::NewInquiry(data::<NewPreLeadIn>(v)?))),
-            register::<NewPreLeadIn>,
+            payload_schema::<NewPreLeadIn>,
             register::<PreLeadIdOut>,
         ),
         EventKind::PreLeadUpdate => (
             PreLead(|id, v| Ok(Command::PreLeadUpdate(id, data::<PreLeadPatch>(v)?))),
-            register::<PreLeadPatch>,
+            payload_schema::<PreLeadPatch>,
             register::<PreLeadIdOut>,
         ),
         EventKind::PreLeadDiscard => (
             PreLead(|id, v| Ok(Command::PreLeadDiscard(id, data::<DiscardIn>(v)?))),
-            register::<DiscardIn>,
+            payload_schema::<DiscardIn>,
             register::<PreLeadIdOut>,
         ),
         EventKind::PreLeadContactAdd => (
             PreLead(|id, v| Ok(Command::PreLeadContactAdd(id, data::<ContactIn>(v)?))),
-            register::<ContactIn>,
+            payload_schema::<ContactIn>,
             register::<PreLeadContactOut>,
         ),
         EventKind::PreLeadMemoAdd => (
             PreLead(|id, v| Ok(Command::PreLeadMemoAdd(id, data::<MemoIn>(v)?))),
-            register::<MemoIn>,
+            payload_schema::<MemoIn>,
             register::<PreLeadMemoOut>,
         ),
         EventKind::PreLeadStatusUpdate => (
             PreLead(|id, v| Ok(Command::PreLeadStatusUpdate(id, data::<PreLeadStatusIn>(v)?))),
-            register::<PreLeadStatusIn>,
+            payload_schema::<PreLeadStatusIn>,
             register::<PreLeadStatusOut>,
         ),
         EventKind::PreLeadConvert => (
             PreLead(|id, v| Ok(Command::PreLeadConvert(id, data::<PreLeadConvertIn>(v)?))),
-            register::<PreLeadConvertIn>,
+            payload_schema::<PreLeadConvertIn>,
             register::<PreLeadConvertOut>,
         ),
-        EventKind::NewLead => {
-            (Untargeted(|v| Ok(Command::NewLead(data::<NewLeadIn>(v)?))), register::<NewLeadIn>, register::<LeadIdOut>)
-        }
+        EventKind::NewLead => (
+            Untargeted(|v| Ok(Command::NewLead(data::<NewLeadIn>(v)?))),
+            payload_schema::<NewLeadIn>,
+            register::<LeadIdOut>,
+        ),
         EventKind::LeadUpdate => (
             Lead(|id, v| Ok(Command::LeadUpdate(id, data::<LeadPatch>(v)?))),
-            register::<LeadPatch>,
+            payload_schema::<LeadPatch>,
             register::<LeadIdOut>,
         ),
         EventKind::LeadDiscard => (
             Lead(|id, v| Ok(Command::LeadDiscard(id, data::<DiscardIn>(v)?))),
-            register::<DiscardIn>,
+            payload_schema::<DiscardIn>,
             register::<LeadIdOut>,
         ),
         EventKind::LeadContactAdd => (
             Lead(|id, v| Ok(Command::LeadContactAdd(id, data::<ContactIn>(v)?))),
-            register::<ContactIn>,
+            payload_schema::<ContactIn>,
             register::<LeadContactOut>,
         ),
         EventKind::LeadActivityAdd => (
             Lead(|id, v| Ok(Command::LeadActivityAdd(id, data::<ActivityIn>(v)?))),
-            register::<ActivityIn>,
+            payload_schema::<ActivityIn>,
             register::<LeadActivityOut>,
         ),
         EventKind::LeadQualifiedProfileUpdate => (
             Lead(|id, v| Ok(Command::LeadQualifiedProfileUpdate(id, data::<QualifiedProfileIn>(v)?))),
-            register::<QualifiedProfileIn>,
+            payload_schema::<QualifiedProfileIn>,
             register::<LeadProfileOut>,
         ),
         EventKind::LeadMemoAdd => (
             Lead(|id, v| Ok(Command::LeadMemoAdd(id, data::<MemoIn>(v)?))),
-            register::<MemoIn>,
+            payload_schema::<MemoIn>,
             register::<LeadMemoOut>,
         ),
         EventKind::LeadStatusUpdate => (
             Lead(|id, v| Ok(Command::LeadStatusUpdate(id, data::<LeadStatusIn>(v)?))),
-            register::<LeadStatusIn>,
+            payload_schema::<LeadStatusIn>,
             register::<LeadStatusOut>,
         ),
         EventKind::LeadConvert => (
             Lead(|id, v| Ok(Command::LeadConvert(id, data::<LeadConvertIn>(v)?))),
-            register::<LeadConvertIn>,
+            payload_schema::<LeadConvertIn>,
             register::<LeadConvertOut>,
         ),
-        EventKind::OrderCreated => {
-            (Untargeted(|v| Ok(Command::OrderCreated(data::<OrderIn>(v)?))), register::<OrderIn>, register::<OrderOut>)
-        }
+        EventKind::OrderCreated => (
+            Untargeted(|v| Ok(Command::OrderCreated(data::<OrderIn>(v)?))),
+            payload_schema::<OrderIn>,
+            register::<OrderOut>,
+        ),
         EventKind::PaymentReceived => (
             Untargeted(|v| Ok(Command::PaymentReceived(data::<PaymentIn>(v)?))),
-            register::<PaymentIn>,
+            payload_schema::<PaymentIn>,
             register::<PaymentOut>,
         ),
     };

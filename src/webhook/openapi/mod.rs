@@ -15,6 +15,7 @@ use utoipa::openapi::{
 
 use super::command::binding;
 use super::GENERIC_ROUTE;
+use crate::domain::schemas::{extra_value, with_extras, EXTRA_VALUE, NO_NUL_PATTERN};
 use crate::domain::values::{ActivityType, LeadStatus, MemoType, PreLeadStatus, Priority, Source};
 use crate::events::{EventKind, TAG_GENERIC, TAG_LEADS, TAG_PRE_LEADS};
 use crate::http::openapi::{positive_id, register, schema_ref, string_schema, Register, Schemas};
@@ -33,6 +34,7 @@ pub fn openapi() -> OpenApi {
     for register_value_set in value_sets {
         register_value_set(&mut schemas);
     }
+    schemas.insert(EXTRA_VALUE.to_string(), extra_value());
     let mut paths = PathsBuilder::new();
     for kind in EventKind::ALL {
         let binding = binding(kind);
@@ -171,7 +173,7 @@ fn envelope(kind: EventKind, data_schema: &str, generic: bool) -> Schema {
             let (field, label) = (entity.id_field(), entity.label());
             let digits = ObjectBuilder::new()
                 .schema_type(Type::String)
-                .pattern(Some(r"^\s*\+?[0-9]+\s*$"))
+                .pattern(Some(r"^ *\+?0*[1-9][0-9]{0,17} *$"))
                 .description(Some(format!("Id of the {label}, as a string of digits.")));
             let id = OneOfBuilder::new().item(positive_id(&format!("Id of the {label}."))).item(digits);
             AllOfBuilder::new()
@@ -186,13 +188,14 @@ fn envelope(kind: EventKind, data_schema: &str, generic: bool) -> Schema {
     };
     let event =
         ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])).description(Some(event_description));
-    let mut object = ObjectBuilder::new()
+    let text = |description: &str| string_schema(description).pattern(Some(NO_NUL_PATTERN));
+    let mut object = with_extras(ObjectBuilder::new())
         .description(Some(description))
         .property("event", event)
-        .property("source", string_schema(SOURCE_FIELD))
+        .property("source", text(SOURCE_FIELD))
         .property("data", data)
-        .property("timestamp", string_schema(TIMESTAMP_FIELD))
-        .property("signature", string_schema(SIGNATURE_FIELD))
+        .property("timestamp", text(TIMESTAMP_FIELD))
+        .property("signature", text(SIGNATURE_FIELD))
         .required("data");
     if generic {
         object = object.required("event");

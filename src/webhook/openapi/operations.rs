@@ -20,6 +20,7 @@ use crate::http::openapi::{
     with_rate_limit_headers, JSON,
 };
 use crate::http::API_BASE;
+use crate::webhook::idempotency::MAX_KEY_LEN;
 
 /// Events that can meet a record in a state that forbids them (converted, discarded) or a
 /// unique value already taken: their 409 has a reason besides a reused idempotency key.
@@ -114,6 +115,14 @@ fn errors(responses: ResponsesBuilder, kind: Option<EventKind>) -> ResponsesBuil
         .response("500", internal_error())
 }
 
+/// A header that may carry the idempotency key: 1 to 255 visible ASCII characters.
+fn key_header(name: &str, description: &str, example: Option<Value>) -> Parameter {
+    let mut header = header_parameter(name, description, example);
+    let pattern = format!("^[!-~]{{1,{MAX_KEY_LEN}}}$");
+    header.schema = Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).into());
+    header
+}
+
 /// The signature and idempotency headers every webhook route reads.
 fn webhook_headers() -> Vec<Parameter> {
     vec![
@@ -124,7 +133,7 @@ fn webhook_headers() -> Vec<Parameter> {
              headers are sent.",
             Some(json!("sha256=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd")),
         ),
-        header_parameter(
+        key_header(
             "webhook-id",
             "Standard Webhooks message id, signed with the body. Also the idempotency key when neither \
              `Idempotency-Key` nor `X-Webhook-Id` is sent.",
@@ -142,14 +151,14 @@ fn webhook_headers() -> Vec<Parameter> {
              signatures; any one matching is enough.",
             Some(json!("v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=")),
         ),
-        header_parameter(
+        key_header(
             "Idempotency-Key",
             "1 to 255 visible ASCII characters. A repeat of the same request (same path and body) within 24 \
              hours replays the stored answer with `Idempotent-Replayed: true`; the key with a different \
              request is a 409.",
             Some(json!("evt-123")),
         ),
-        header_parameter(
+        key_header(
             "X-Webhook-Id",
             "Idempotency key, used when `Idempotency-Key` is not sent (same rules).",
             None,

@@ -127,3 +127,84 @@ fn value_sets_list_their_values() {
     assert_eq!(values("MemoType"), MemoType::ALLOWED);
     assert_eq!(values("ActivityType"), ActivityType::ALLOWED);
 }
+
+/// The fields of each "at least one of" rule the document states for an event's `data`.
+fn stated_rules(doc: &Value, schema: &str) -> Vec<Vec<String>> {
+    let Some(all) = doc["components"]["schemas"][schema]["allOf"].as_array() else { return Vec::new() };
+    all.iter()
+        .filter_map(|part| part["anyOf"].as_array())
+        .map(|any| any.iter().map(|branch| branch["required"][0].as_str().unwrap().to_string()).collect())
+        .collect()
+}
+
+fn sample(field: &str) -> Value {
+    match field {
+        "customer_id" => json!(7),
+        "order_value" | "amount" => json!("10.00"),
+        "email" => json!("a@example.com"),
+        _ => json!("x"),
+    }
+}
+
+fn parses(kind: EventKind, data: Value) -> bool {
+    use crate::domain::{LeadId, PreLeadId};
+    use crate::webhook::command::{binding, Parse};
+    match binding(kind).parse {
+        Parse::Untargeted(parse) => parse(data).is_ok(),
+        Parse::PreLead(parse) => parse(PreLeadId(1), data).is_ok(),
+        Parse::Lead(parse) => parse(LeadId(1), data).is_ok(),
+    }
+}
+
+/// Each rule the document states is one the parser holds: the example without any of the rule's
+/// fields (or with them blank) is refused, and with any single one of them it is taken.
+#[test]
+fn the_stated_rules_are_the_enforced_ones() {
+    let doc = document_json();
+    let mut stated = Vec::new();
+    for kind in EventKind::ALL {
+        let data_schema = doc["components"]["schemas"][generic_request_schema(kind)]["properties"]["data"]["allOf"][0]
+            ["$ref"]
+            .as_str()
+            .or(doc["components"]["schemas"][generic_request_schema(kind)]["properties"]["data"]["$ref"].as_str())
+            .unwrap()
+            .trim_start_matches("#/components/schemas/")
+            .to_string();
+        let (request, _) = super::examples(kind);
+        let example = request["data"].as_object().unwrap().clone();
+        for rule in stated_rules(&doc, &data_schema) {
+            let mut without = example.clone();
+            rule.iter().for_each(|field| {
+                without.remove(field);
+            });
+            assert!(!parses(kind, Value::Object(without.clone())), "{}: {rule:?} absent", kind.name());
+            let mut blank = without.clone();
+            rule.iter().for_each(|field| {
+                blank.insert(field.clone(), json!("  "));
+            });
+            assert!(!parses(kind, Value::Object(blank)), "{}: {rule:?} blank", kind.name());
+            for field in &rule {
+                let mut one = without.clone();
+                one.insert(field.clone(), sample(field));
+                assert!(parses(kind, Value::Object(one)), "{}: only {field}", kind.name());
+            }
+            stated.push((kind.name(), rule));
+        }
+    }
+    let names: Vec<(&str, Vec<&str>)> =
+        stated.iter().map(|(kind, rule)| (*kind, rule.iter().map(String::as_str).collect())).collect();
+    assert_eq!(
+        names,
+        [
+            ("new_inquiry", vec!["first_name", "company_name"]),
+            ("pre_lead_contact_add", vec!["first_name", "last_name", "email", "phone"]),
+            ("pre_lead_memo_add", vec!["content", "title"]),
+            ("new_lead", vec!["first_name", "company_name"]),
+            ("lead_contact_add", vec!["first_name", "last_name", "email", "phone"]),
+            ("lead_memo_add", vec!["content", "title"]),
+            ("order_created", vec!["customer_id", "customer_code"]),
+            ("order_created", vec!["order_value", "amount"]),
+            ("payment_received", vec!["customer_id", "customer_code"]),
+        ]
+    );
+}
