@@ -20,6 +20,9 @@
 #   ST_UNIQUE_KEYS    1 (default): load scripts/schemathesis_hooks.py, which makes every valid
 #                     idempotency key unique per request (see that file); 0: send them as generated
 #   CRM_BIN           a built binary to use instead of `cargo build --release`
+#   ST_DATABASE_URL   the database to run against instead of a temporary SQLite file: an empty one,
+#                     e.g. a PostgreSQL database made for the run (`createdb -h 127.0.0.1 -U postgres st`
+#                     → ST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/st); it is not emptied
 #   ST_VENV           the virtualenv (default: <repo>/.venv-schemathesis)
 #   ST_REPORT_DIR     where to keep the reports and the server log (default: a temporary directory,
 #                     kept and printed when the run fails)
@@ -78,10 +81,11 @@ fi
 # 3. Start the server on a free loopback port with a fresh database.
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 BASE="http://127.0.0.1:$PORT"
-log "starting $CRM_BIN on $BASE (database $WORK/crm.db)"
+DATABASE_URL="${ST_DATABASE_URL:-sqlite://$WORK/crm.db}"
+log "starting $CRM_BIN on $BASE (database ${DATABASE_URL##*@})"
 env -u CRM_WEBHOOK_SECRET -u CRM_ADMIN_TOKEN -u CRM_SIGN_SECRET \
   CRM_BIND="127.0.0.1:$PORT" \
-  CRM_DATABASE_URL="sqlite://$WORK/crm.db" \
+  CRM_DATABASE_URL="$DATABASE_URL" \
   CRM_RATE_LIMIT_PER_MINUTE=0 \
   CRM_TRUST_FORWARDED_FOR=false \
   RUST_LOG="${RUST_LOG:-warn}" \
