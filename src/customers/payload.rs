@@ -7,7 +7,7 @@ use crate::domain::fields::{non_blank, DateTimeText};
 use crate::domain::money::Money;
 use crate::domain::payload::Payload;
 use crate::domain::scalars::{refusal, Text, WholeNumber};
-use crate::domain::schemas::non_blank_text_pattern;
+use crate::domain::schemas::{non_blank_text_pattern, whole_integer};
 use crate::domain::StoreError;
 
 /// Longest `order_id` / `payment_id`, in characters.
@@ -35,7 +35,7 @@ impl<'de> Deserialize<'de> for ExternalRef {
 
 /// The schema of an [`ExternalRef`]: text of 1 to 128 characters, not blank, or a whole number.
 fn external_ref_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
     OneOfBuilder::new()
         .item(
             ObjectBuilder::new()
@@ -44,13 +44,7 @@ fn external_ref_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
                 .max_length(Some(MAX_REF_CHARS))
                 .pattern(Some(non_blank_text_pattern())),
         )
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                .minimum(Some(-i64::MAX))
-                .maximum(Some(i64::MAX)),
-        )
+        .item(whole_integer())
         .description(Some(
             "Text of 1 to 128 characters (not blank, kept trimmed), or a whole number kept as its digits.",
         ))

@@ -115,6 +115,15 @@ pub fn payload_with_extras(schema: RefOr<Schema>) -> RefOr<Schema> {
     }
 }
 
+/// A JSON integer within ±(2^63 − 1).
+pub fn whole_integer() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(-i64::MAX))
+        .maximum(Some(i64::MAX))
+}
+
 const BLANK_NOTE: &str = "A blank string is the same as leaving the field out.";
 
 impl utoipa::PartialSchema for Text {
@@ -139,13 +148,7 @@ impl utoipa::ToSchema for Text {
 impl utoipa::PartialSchema for WholeNumber {
     fn schema() -> RefOr<Schema> {
         OneOfBuilder::new()
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                    .minimum(Some(-i64::MAX))
-                    .maximum(Some(i64::MAX)),
-            )
+            .item(whole_integer())
             .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(WHOLE_NUMBER_PATTERN)))
             .description(Some(format!(
                 "A whole number: an integer (`1.0` counts as `1`) or a string of digits (`\"1\"`), at most \

@@ -128,16 +128,14 @@ pub fn cursor_schema() -> RefOr<Schema> {
     ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).pattern(Some("^[A-Za-z0-9_-]+$")).into()
 }
 
-/// Gives the query parameters of `operation` the schema `schema_of` returns for their name
+/// Gives the query parameters of every `GET` in `doc` the schema `schema_of(path, name)` returns
 /// (`None`: left as declared). Lets a part state in its document the value sets and forms its
 /// parser holds, from the parser's own constants.
-pub fn set_query_schemas(
-    operation: &mut utoipa::openapi::path::Operation,
-    schema_of: impl Fn(&str) -> Option<RefOr<Schema>>,
-) {
-    for parameter in operation.parameters.iter_mut().flatten() {
-        if parameter.parameter_in == ParameterIn::Query {
-            if let Some(schema) = schema_of(&parameter.name) {
+pub fn set_query_schemas(doc: &mut utoipa::openapi::OpenApi, schema_of: impl Fn(&str, &str) -> Option<RefOr<Schema>>) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let parameters = item.get.iter_mut().flat_map(|operation| operation.parameters.iter_mut().flatten());
+        for parameter in parameters.filter(|parameter| parameter.parameter_in == ParameterIn::Query) {
+            if let Some(schema) = schema_of(path, &parameter.name) {
                 parameter.schema = Some(schema);
             }
         }

@@ -141,14 +141,17 @@ async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<
     }))
 }
 
-async fn one(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<LogOut>, AppError> {
-    let id = raw
-        .trim()
+/// A `{log_id}` path segment: a positive whole number, else a 400 naming `log_id`.
+pub fn log_id(raw: &str) -> Result<i64, AppError> {
+    raw.trim()
         .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::invalid_field("log_id", "log_id must be a positive whole number"))?;
-    Ok(Json(store::get(state.db.pool(), id).await?))
+        .ok_or_else(|| AppError::invalid_field("log_id", "log_id must be a positive whole number"))
+}
+
+async fn one(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<LogOut>, AppError> {
+    Ok(Json(store::get(state.db.pool(), log_id(&raw)?).await?))
 }
 
 #[cfg(test)]

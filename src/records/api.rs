@@ -298,22 +298,20 @@ struct ApiDoc;
 /// the list parser's own constants.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let entity = match path.as_str() {
+    set_query_schemas(&mut doc, |path, name| {
+        let entity = match path {
             "/api/v1/pre-leads" => EntityType::PreLead,
             "/api/v1/leads" => EntityType::Lead,
             "/api/v1/customers" => EntityType::Customer,
-            _ => continue,
+            _ => return None,
         };
-        if let Some(operation) = item.get.as_mut() {
-            set_query_schemas(operation, |name| match name {
-                "cursor" => Some(cursor_schema()),
-                "q" => Some(non_blank_text()),
-                name if list::INSTANTS.contains(&name) => Some(instant_schema()),
-                name => list::allowed(entity, name).map(enum_schema),
-            });
+        match name {
+            "cursor" => Some(cursor_schema()),
+            "q" => Some(non_blank_text()),
+            name if list::INSTANTS.contains(&name) => Some(instant_schema()),
+            name => list::allowed(entity, name).map(enum_schema),
         }
-    }
+    });
     doc
 }
 

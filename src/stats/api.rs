@@ -118,16 +118,12 @@ struct ApiDoc;
 /// This module's part of the OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
-    for item in doc.paths.paths.values_mut() {
-        if let Some(operation) = item.get.as_mut() {
-            set_query_schemas(operation, |name| match name {
-                "since" | "until" => Some(instant_schema()),
-                "bucket" => Some(enum_schema(&traffic::BUCKETS)),
-                "direction" => Some(enum_schema(&traffic::DIRECTIONS)),
-                _ => None,
-            });
-        }
-    }
+    set_query_schemas(&mut doc, |_, name| match name {
+        "since" | "until" => Some(instant_schema()),
+        "bucket" => Some(enum_schema(&traffic::BUCKETS)),
+        "direction" => Some(enum_schema(&traffic::DIRECTIONS)),
+        _ => None,
+    });
     doc
 }
 

@@ -249,15 +249,11 @@ struct ApiDoc;
 /// This module's part of the OpenAPI document (its routes are under the `records` tag).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
-    for item in doc.paths.paths.values_mut() {
-        if let Some(operation) = item.get.as_mut() {
-            set_query_schemas(operation, |name| match name {
-                "cursor" => Some(cursor_schema()),
-                "order" => Some(enum_schema(ORDERS)),
-                _ => None,
-            });
-        }
-    }
+    set_query_schemas(&mut doc, |_, name| match name {
+        "cursor" => Some(cursor_schema()),
+        "order" => Some(enum_schema(ORDERS)),
+        _ => None,
+    });
     doc
 }
 

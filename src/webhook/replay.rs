@@ -122,12 +122,7 @@ async fn prepare(
     if !state.config.webhook_secrets.is_empty() && state.config.admin_token.is_none() {
         return Err(AppError::Forbidden(NEEDS_ADMIN_TOKEN));
     }
-    let id = raw
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::invalid_field("log_id", "log_id must be a positive whole number"))?;
+    let id = crate::logs::log_id(raw)?;
     let row = log_store::get(state.db.pool(), id).await?;
     if let Some(why) = refusal(&row) {
         return Err(AppError::Conflict(why));
