@@ -58,7 +58,19 @@ PERF_PID=$!
 wrk -t2 -c64 -d"$((SECONDS_LOADED + 1))s" -s "$ROOT/bench/wrk.lua" "$URL" -- "$TMP/manifest" |
   sed -n 's/^BENCH_RESULT requests=[0-9]* duration_us=[0-9]* \(rps=[0-9.]* p50_us=[0-9]* p90_us=[0-9]* p99_us=[0-9]*\).*/under perf: \1/p'
 wait "$PERF_PID"
+# The backends of this benchmark's database (perf -a also records any other work on the machine)
+OURS=$SERVER_PID
+if [[ $ENGINE == postgres ]]; then
+  OURS+=,$(psql -X -At -h 127.0.0.1 -U postgres -d test -c "select string_agg(pid::text, ',') from pg_stat_activity where datname = '$PG_DB'")
+fi
 
+if [[ $ENGINE == postgres ]]; then
+  # Backends are processes of one thread each: their pid is their thread id
+  echo "== CPU samples of this database's PostgreSQL backends (other databases' backends also count as postgres below)"
+  perf report -i "$TMP/perf.data" --no-children --sort pid -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |
+    awk -v ours=",$OURS," '{ pct = $1; sub(/%/, "", pct); split($2, f, ":"); if (index(ours, "," (f[1] + 0) ",")) total += pct }
+      END { printf "  PostgreSQL backends of %s: %.1f%%\n", db, total }' db="$PG_DB"
+fi
 echo "== CPU samples by thread kind ($ENGINE, all CPUs; swapper = idle)"
 perf report -i "$TMP/perf.data" --no-children --sort comm -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
 echo "== hottest functions in the server's threads"
