@@ -57,8 +57,24 @@ async fn the_openapi_document_and_swagger_ui_are_served(engine: Engine) {
 async fn background_tasks_and_the_writer_are_in_the_metrics(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
     app.create_lead().await;
-    let text = app.get("/metrics").await.text;
-    for task in ["idempotency_purge", "metrics_upkeep", "traffic_rollup", "pipeline_fold"] {
+    let tasks = ["idempotency_purge", "metrics_upkeep", "traffic_rollup", "pipeline_fold"];
+    // Each periodic task runs once at start, on its own: on a busy machine the first run may
+    // still be going when the server already answers, so wait (bounded) for all of them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let text = loop {
+        let text = app.get("/metrics").await.text;
+        let all_ran = tasks.iter().all(|task| {
+            let series = format!("crm_task_runs_total{{task=\"{task}\"}} ");
+            text.lines()
+                .find_map(|line| line.strip_prefix(series.as_str()))
+                .is_some_and(|runs| runs.trim().parse::<f64>().is_ok_and(|runs| runs >= 1.0))
+        });
+        if all_ran || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    for task in tasks {
         // A periodic task runs once at start, then on its interval: a slow start may add a run.
         let runs = metric_value(&text, &format!("crm_task_runs_total{{task=\"{task}\"}}"));
         assert!(runs >= 1.0, "{task} has not run: {text}");
