@@ -5,6 +5,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::helpers::{spawn_app_with, Engine, Reply, TestApp};
 use crate::on_both_engines;
@@ -171,6 +173,80 @@ async fn rows_that_must_not_run_again_are_refused(engine: Engine) {
     assert_eq!(wrong_method.status, 405);
 }
 
+/// Sends `request` as bytes on a connection of its own and reads whatever comes back until the
+/// server closes it (the request asks it to).
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(app.address.trim_start_matches("http://")).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The newest incoming row answered `status`, once it is there (a row is written when its
+/// request is answered, which the client of a broken request may not wait for).
+async fn newest_row_with_status(app: &TestApp, status: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = app.get("/api/v1/webhooks/logs?direction=incoming&is_successful=false&page_size=100").await;
+        let found = page.body["items"].as_array().unwrap().iter().find(|row| row["response_status"] == status).cloned();
+        if let Some(row) = found {
+            return row;
+        }
+        assert!(Instant::now() < deadline, "no {status} row: {}", page.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn rows_without_their_whole_body_are_refused(engine: Engine) {
+    let Some(app) = app(engine, |config| config.body_timeout = Duration::from_millis(500)).await else { return };
+    let refused = |reply: &Reply, detail: String| {
+        assert_eq!((reply.status, reply.body.clone()), (409, json!({ "detail": detail })), "{}", reply.text);
+        assert!(header(reply, "x-replay-log-id").is_none());
+    };
+    // A body that does not arrive in time: the server answers 408 and logs the row without it.
+    let slow = "POST /api/v1/webhooks/incoming/lead/create HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                content-length: 100\r\nconnection: close\r\n\r\n{\"data\":";
+    let answer = raw_exchange(&app, slow.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let row = newest_row_with_status(&app, 408).await;
+    assert_eq!((row["request_body"].clone(), row["event"].clone()), (Value::Null, Value::Null), "{row}");
+    let id = row["id"].as_i64().unwrap();
+    refused(
+        &replay(&app, id).await,
+        format!("Log row {id} does not hold the whole request body (408 Request Timeout), so it cannot be replayed"),
+    );
+
+    // A body that cannot be read (broken chunked encoding): a 400 row without a body.
+    let broken = "POST /api/v1/webhooks/incoming/lead/create HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                  transfer-encoding: chunked\r\nconnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+    raw_exchange(&app, broken.as_bytes()).await;
+    let row = newest_row_with_status(&app, 400).await;
+    assert_eq!(row["request_body"], Value::Null, "{row}");
+    let id = row["id"].as_i64().unwrap();
+    refused(
+        &replay(&app, id).await,
+        format!("Log row {id} does not hold the whole request body, so it cannot be replayed"),
+    );
+
+    // A row of a route this version no longer serves (written by an older one).
+    let created = app.post("/incoming/lead/create", &json!({"data": {"company_name": "Old Route"}})).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let original = newest_log(&app, "event=new_lead").await["id"].as_i64().unwrap();
+    app.execute(&format!(
+        "insert into webhook_logs (direction, event, method, path, request_headers, request_body, response_status, \
+         is_successful, duration_ms, created_at, processed_at) select direction, event, method, \
+         '/api/v1/webhooks/incoming/lead/retired-route', request_headers, request_body, response_status, is_successful, \
+         duration_ms, created_at, processed_at from webhook_logs where id = {original}"
+    ))
+    .await;
+    let retired = newest_log(&app, "event=new_lead").await;
+    assert_eq!(retired["path"], "/api/v1/webhooks/incoming/lead/retired-route");
+    let answer = replay(&app, retired["id"].as_i64().unwrap()).await;
+    refused(&answer, "The logged path is not a webhook route any more, so it cannot be replayed".into());
+    assert_eq!(app.scalar_i64("select count(*) from leads").await, 1, "nothing was applied");
+}
+
 async fn replay_needs_the_admin_token_while_signatures_are_checked(engine: Engine) {
     let Some(signed) = spawn_app_with(engine, |config| config.admin_token = None).await else { return };
     let lead_update = json!({"event": "lead_update", "data": {"lead_id": 1, "notes": "x"}});
@@ -203,5 +279,6 @@ on_both_engines!(
     an_update_before_its_create_is_applied_once_when_replayed,
     a_replay_answers_what_the_webhook_answers,
     rows_that_must_not_run_again_are_refused,
+    rows_without_their_whole_body_are_refused,
     replay_needs_the_admin_token_while_signatures_are_checked,
 );
