@@ -1,8 +1,9 @@
 //! Retention (design §6, §10): keeps the database bounded. Owns two background tasks of the
-//! application — `log_retention` deletes webhook log rows older than `CRM_LOG_RETENTION`,
-//! `outbox_retention` deletes outgoing deliveries that finished more than `CRM_OUTBOX_RETENTION`
-//! ago with their attempts, then the outbox events no delivery names any more — their settings,
-//! and the counter `crm_retention_purged_rows_total{table}`.
+//! application — `log_retention` deletes webhook log rows older than `CRM_LOG_RETENTION`, then
+//! the traffic rollups of the minutes before that; `outbox_retention` deletes outgoing
+//! deliveries that finished more than `CRM_OUTBOX_RETENTION` ago with their attempts, then the
+//! outbox events no delivery names any more — their settings, and the counter
+//! `crm_retention_purged_rows_total{table}`.
 //!
 //! Rows go in small batches ([`BATCH_ROWS`] per transaction), each followed by a pause
 //! [`PAUSE_FACTOR`] times as long as the batch took, so a purge of millions of rows takes about
@@ -32,7 +33,8 @@ pub const BATCH_ROWS: i64 = 1000;
 pub const PAUSE_FACTOR: u32 = 9;
 pub const MIN_PAUSE: Duration = Duration::from_millis(20);
 
-const TABLES: [&str; 4] = ["webhook_logs", "webhook_deliveries", "delivery_attempts", "outbox_events"];
+const TABLES: [&str; 5] =
+    ["webhook_logs", "traffic_minutes", "webhook_deliveries", "delivery_attempts", "outbox_events"];
 
 /// Starts the purge tasks whose retention is not `0`.
 pub fn start(tasks: &Tasks, db: &Db, config: RetentionConfig) {
@@ -45,7 +47,7 @@ pub fn start(tasks: &Tasks, db: &Db, config: RetentionConfig) {
         let purger = purger.clone();
         tasks.spawn_periodic("log_retention", config.every, move || {
             let purger = purger.clone();
-            async move { purger.run(&[Step::Logs], config.logs).await }
+            async move { purger.run(&[Step::Logs, Step::Rollups], config.logs).await }
         });
     }
     if !config.outbox.is_zero() {
@@ -60,6 +62,7 @@ pub fn start(tasks: &Tasks, db: &Db, config: RetentionConfig) {
 #[derive(Clone, Copy, Debug)]
 enum Step {
     Logs,
+    Rollups,
     Deliveries,
     Events,
 }
@@ -67,7 +70,7 @@ enum Step {
 impl Step {
     fn first(self) -> Cursor {
         match self {
-            Step::Logs => Cursor::CreatedAt(String::new()),
+            Step::Logs | Step::Rollups => Cursor::CreatedAt(String::new()),
             Step::Deliveries | Step::Events => Cursor::Id(0),
         }
     }
@@ -75,6 +78,7 @@ impl Step {
     async fn batch(self, conn: &mut WriteConn, engine: Engine, cutoff: &str, at: Cursor) -> Result<Purged, DbError> {
         match (self, at) {
             (Step::Logs, Cursor::CreatedAt(from)) => store::logs(conn, engine, cutoff, &from, BATCH_ROWS).await,
+            (Step::Rollups, Cursor::CreatedAt(from)) => store::rollups(conn, cutoff, &from, BATCH_ROWS).await,
             (Step::Deliveries, Cursor::Id(after)) => store::deliveries(conn, after, cutoff, BATCH_ROWS).await,
             (Step::Events, Cursor::Id(after)) => store::events(conn, after, cutoff, BATCH_ROWS).await,
             (step, at) => unreachable!("{step:?} does not walk by {at:?}"),

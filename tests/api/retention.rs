@@ -163,6 +163,19 @@ async fn log_rows_older_than_the_retention_are_purged_and_younger_ones_kept(engi
         count(&app, "select count(*) from webhook_logs where event = 'new_lead' and path <> '/seeded'").await,
         1
     );
+    // The traffic rollups of the purged rows' minutes go too (the 31-day incoming and outgoing
+    // rows are two rollup rows, whatever their minutes); the 29-day row's minute stays.
+    assert_eq!(purged(&metrics, "traffic_minutes"), 4.0, "{metrics}");
+    assert_eq!(count(&app, &format!("select count(*) from traffic_minutes where minute < '{cutoff}'")).await, 0);
+    let younger = days_ago(28);
+    let kept = format!("select count(*) from traffic_minutes where minute >= '{cutoff}' and minute < '{younger}'");
+    assert_eq!(count(&app, &kept).await, 1);
+    let traffic = app.get(&format!("/api/v1/stats/traffic?since={}&bucket=day", &days_ago(60)[..10])).await;
+    assert_eq!(traffic.status, 200, "{}", traffic.text);
+    assert_eq!(
+        traffic.body["totals"]["requests"].as_i64().unwrap(),
+        app.scalar_i64("select count(*) from webhook_logs").await
+    );
 }
 
 async fn finished_deliveries_go_with_their_attempts_and_events_and_the_rest_stays(engine: Engine) {
@@ -218,6 +231,10 @@ async fn zero_keeps_everything(engine: Engine) {
     assert!(!metrics.contains("task=\"log_retention\""), "{metrics}");
     assert_eq!(purged(&metrics, "webhook_logs"), 0.0);
     assert_eq!(count(&app, "select count(*) from webhook_logs").await, 2);
+    assert_eq!(
+        (purged(&metrics, "traffic_minutes"), count(&app, "select count(*) from traffic_minutes").await),
+        (0.0, 2)
+    );
 
     let Some(app) = spawn_app_seeded(engine, often(30 * DAY, Duration::ZERO), seeded).await else { return };
     let metrics = purged_after_fold(&app, 2.0, &["log_retention"]).await;

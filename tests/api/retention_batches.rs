@@ -197,7 +197,51 @@ async fn rows_the_traffic_rollup_has_not_counted_stay(engine: Engine) {
     db.close().await;
 }
 
-on_both_engines!(a_batch_deletes_at_most_its_limit, rows_the_traffic_rollup_has_not_counted_stay);
+async fn rollups_go_in_batches_oldest_first_up_to_the_cutoff_minute(engine: Engine) {
+    let Some((db, _guard)) = database(engine).await else { return };
+    // 25 old minutes, one rollup row each; the young rows' minute stays.
+    for days in 31..56 {
+        log_row(&db, "incoming", days).await;
+    }
+    for _ in 0..3 {
+        log_row(&db, "incoming", 1).await;
+    }
+    fold_all(&db).await;
+    let young = count(&db, "select count(*) from traffic_minutes").await - 25;
+    let rollups: Batch = |conn, at, cutoff| {
+        Box::pin(async move {
+            let Cursor::CreatedAt(from) = at else { unreachable!() };
+            store::rollups(conn, &cutoff, &from, 10).await
+        })
+    };
+    let mut at = Cursor::CreatedAt(String::new());
+    let mut sizes = Vec::new();
+    let mut minutes = Vec::new();
+    loop {
+        let purged = batch(&db, rollups, at).await;
+        sizes.push(purged.rows[0].1);
+        match purged.next {
+            Some(Cursor::CreatedAt(minute)) => {
+                minutes.push(minute.clone());
+                at = Cursor::CreatedAt(minute);
+            }
+            Some(Cursor::Id(_)) => unreachable!("walked by minute"),
+            None => break,
+        }
+    }
+    assert_eq!(sizes, vec![10, 10, 5]);
+    // Each batch resumes at the minute where the previous one stopped, later each time.
+    assert!(minutes.len() == 2 && minutes[0] < minutes[1], "{minutes:?}");
+    assert_eq!(count(&db, "select count(*) from traffic_minutes").await, young);
+    assert_eq!(count(&db, "select count(*) from webhook_logs").await, 28, "the log rows have their own batches");
+    db.close().await;
+}
+
+on_both_engines!(
+    a_batch_deletes_at_most_its_limit,
+    rows_the_traffic_rollup_has_not_counted_stay,
+    rollups_go_in_batches_oldest_first_up_to_the_cutoff_minute,
+);
 
 /// The pages a purge frees are taken by the rows written after it: the file does not grow.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
