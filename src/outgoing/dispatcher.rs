@@ -92,7 +92,9 @@ async fn run(db: Db, shared: Arc<Shared>, mut shutdown: Shutdown) -> anyhow::Res
 pub async fn claim(db: &Db, shared: &Shared, limit: usize, only: Option<i64>) -> Result<Vec<Claimed>, StoreError> {
     let now = chrono::Utc::now();
     let now_text = time::format(now);
-    if only.is_none() && !lease::any_due(db.pool(), &now_text).await? {
+    // On SQLite the claim takes the one writer: a read on another connection tells first whether
+    // there is anything to claim.
+    if only.is_none() && db.engine() == Engine::Sqlite && !lease::any_due(db.pool(), &now_text).await? {
         return Ok(Vec::new());
     }
     let until = time::format(now + chrono::Duration::from_std(shared.config.lease()).unwrap_or_default());

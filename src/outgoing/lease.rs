@@ -1,15 +1,18 @@
-//! The dispatcher's writes: claiming due deliveries as leases in one short statement, recording an
-//! attempt's result (its log row, its attempt row, the delivery's next state and the
+//! The dispatcher's writes: claiming due deliveries as leases in one short transaction, recording
+//! an attempt's result (its log row, its attempt row, the delivery's next state and the
 //! subscription's failure streak) in one transaction, and taking back leases at start.
 //!
 //! A delivery is due when it is pending, its time has come, no lease on it is in force, its
 //! subscription is enabled, and no earlier delivery about the same record to the same subscription
-//! is still pending. The lease predicate is repeated in the outer `where`, so the statement is
-//! safe on both engines; PostgreSQL adds `FOR UPDATE SKIP LOCKED` so that instances claiming at
-//! once take different rows instead of waiting for each other.
+//! is still pending. The claim walks the pending deliveries in time order through the partial index
+//! `webhook_deliveries_due` and stops at the first `limit` due ones; the subscription and the
+//! earlier delivery are looked up per row walked by scalar subqueries, which neither engine turns
+//! into a join. PostgreSQL adds `FOR UPDATE SKIP LOCKED` so that instances claiming at once take
+//! different rows instead of waiting for each other, and prices out the other plans (see
+//! [`claim`]).
 
 use crate::args;
-use crate::db::{DbError, Engine, WriteConn};
+use crate::db::{DbError, Engine, Value, WriteConn};
 use crate::logs::store::{self as log_store, NewLog};
 
 /// A claimed delivery with everything an attempt needs.
@@ -31,8 +34,32 @@ pub struct Claimed {
     pub token: String,
 }
 
+/// The ids of the first `$3` deliveries due at `$1` (`$2` is `false`, an enabled subscription), in
+/// time order: the walk of `webhook_deliveries_due`, each row walked checked by its subscription
+/// first (a primary key), then by the first pending delivery of its record (the first entry of
+/// `webhook_deliveries_order`); `case` keeps that order on both engines.
+const DUE: &str = "select d.id from webhook_deliveries d \
+     where d.status = 'pending' and d.next_attempt_at <= $1 and (d.locked_until is null or d.locked_until < $1) \
+     and case when (select s.disabled from webhook_subscriptions s where s.id = d.subscription_id) = $2 \
+     then d.order_key is null or d.id = (select p.id from webhook_deliveries p where p.status = 'pending' \
+     and p.subscription_id = d.subscription_id and p.order_key = d.order_key order by p.id limit 1) \
+     else false end \
+     order by d.next_attempt_at, d.id limit $3";
+
+/// PostgreSQL, for the rest of the claim's transaction: sorts, bitmap and sequential scans are
+/// priced out, so that the claim is planned as the walk of [`DUE`] and the lease as primary key
+/// lookups even when the table has never been analyzed, or when a prepared statement keeps a plan
+/// made while the table was nearly empty.
+const PLAN_BY_INDEX: &str = "select set_config('enable_sort', 'off', true), \
+     set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)";
+
 /// Leases up to `limit` due deliveries until `until`; `only` claims that one delivery if it is
 /// pending and free (the test route), whatever its time or its subscription's state.
+///
+/// The due ids are read first, then leased by id in the same transaction: on PostgreSQL the rows
+/// read stay locked until the commit, and SQLite has one writer, so they are still due. (A single
+/// `update … where id in (select …)` may be planned as a join that runs the walk again for every
+/// pending row.)
 pub async fn claim(
     conn: &mut WriteConn,
     engine: Engine,
@@ -42,27 +69,40 @@ pub async fn claim(
     only: Option<i64>,
 ) -> Result<Vec<Claimed>, DbError> {
     let token = uuid::Uuid::new_v4().simple().to_string();
-    let free = "status = 'pending' and (locked_until is null or locked_until < $3)";
     let changed = match only {
         Some(id) => {
             conn.execute(
-                &format!("update webhook_deliveries set locked_until = $1, lock_token = $2 where id = $4 and {free}"),
-                args![until, token.clone(), now, id],
+                "update webhook_deliveries set locked_until = $2, lock_token = $3 where id = $4 \
+                 and status = 'pending' and (locked_until is null or locked_until < $1)",
+                args![now, until, token.clone(), id],
             )
             .await?
         }
         None => {
-            let lock = if engine == Engine::Postgres { " for update of d skip locked" } else { "" };
-            let sql = format!(
-                "update webhook_deliveries set locked_until = $1, lock_token = $2 where id in (\
-                 select d.id from webhook_deliveries d join webhook_subscriptions s on s.id = d.subscription_id \
-                 where d.status = 'pending' and d.next_attempt_at <= $3 \
-                 and (d.locked_until is null or d.locked_until < $3) and s.disabled = $4 \
-                 and not exists (select 1 from webhook_deliveries p where p.status = 'pending' \
-                 and p.subscription_id = d.subscription_id and p.order_key = d.order_key and p.id < d.id) \
-                 order by d.next_attempt_at, d.id limit $5{lock}) and {free}"
-            );
-            conn.execute(&sql, args![until, token.clone(), now, false, limit]).await?
+            let mut change = conn.begin().await?;
+            let lock = if engine == Engine::Postgres {
+                change.execute(PLAN_BY_INDEX, Vec::new()).await?;
+                " for update skip locked"
+            } else {
+                ""
+            };
+            let due = change.fetch_all(&format!("{DUE}{lock}"), args![now, false, limit]).await?;
+            let mut values = args![until, token.clone()];
+            for row in &due {
+                values.push(Value::from(row.get::<i64>("id")?));
+            }
+            let changed = if due.is_empty() {
+                0
+            } else {
+                let ids: Vec<String> = (3..values.len() + 1).map(|n| format!("${n}")).collect();
+                let sql = format!(
+                    "update webhook_deliveries set locked_until = $1, lock_token = $2 where id in ({})",
+                    ids.join(", ")
+                );
+                change.execute(&sql, values).await?
+            };
+            change.commit().await?;
+            changed
         }
     };
     if changed == 0 {
@@ -207,20 +247,22 @@ pub async fn release_all(conn: &mut WriteConn) -> Result<u64, DbError> {
     .await
 }
 
+/// Pending deliveries now (the queue depth): a count of the partial index `webhook_deliveries_due`,
+/// which holds the pending ones only. Every `next_attempt_at` is after `''`; that range is what
+/// makes SQLite read this index rather than one of every delivery.
+pub const PENDING_COUNT: &str =
+    "select count(*) as n from webhook_deliveries where status = 'pending' and next_attempt_at >= ''";
+
 /// Pending deliveries now (the queue depth metric).
 pub async fn queue_depth(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
     use sqlx::Row;
-    sqlx::query("select count(*) from webhook_deliveries where status = 'pending'").fetch_one(pool).await?.try_get(0)
+    sqlx::query(PENDING_COUNT).fetch_one(pool).await?.try_get(0)
 }
 
-/// Whether any delivery may be due now (a cheap read before a claim's write).
+/// Whether a delivery is due now: the claim's own walk, read-only (SQLite, where the claim takes
+/// the one writer), so that a poll that finds nothing claimable (every pending delivery waiting
+/// for its time, a disabled subscription or an earlier delivery) does not write.
 pub async fn any_due(pool: &sqlx::AnyPool, now: &str) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query(
-        "select 1 from webhook_deliveries where status = 'pending' and next_attempt_at <= $1 \
-         and (locked_until is null or locked_until < $1) limit 1",
-    )
-    .bind(now)
-    .fetch_optional(pool)
-    .await?;
+    let row = sqlx::query(DUE).bind(now).bind(false).bind(1_i64).fetch_optional(pool).await?;
     Ok(row.is_some())
 }

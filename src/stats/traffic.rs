@@ -258,7 +258,7 @@ pub async fn traffic(conn: &mut (impl Fetch + ?Sized), query: &TrafficQuery) -> 
         by_source: named(conn, "source", &clause, args).await?,
         deliveries: deliveries(conn, query).await?,
         queue_depth: conn
-            .fetch_rows("select count(*) as n from webhook_deliveries where status = 'pending'", vec![])
+            .fetch_rows(crate::outgoing::lease::PENDING_COUNT, vec![])
             .await?
             .first()
             .map(|row| row.get("n"))

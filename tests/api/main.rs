@@ -16,6 +16,7 @@ mod input_refusals;
 mod logs;
 mod ops;
 mod outgoing;
+mod outgoing_backlog;
 mod outgoing_events;
 mod outgoing_input;
 mod pipeline_rules;
