@@ -26,7 +26,6 @@ use axum::Router;
 
 use self::metrics::DeliveryMetrics;
 use crate::db::Db;
-use crate::http::error::AppError;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::tasks::Tasks;
@@ -74,11 +73,19 @@ impl Outgoing {
         dispatcher::start(db, self.shared.clone(), tasks).await
     }
 
-    /// Makes the first attempt of one delivery at once (the test route), unless a lease is on it.
-    pub async fn deliver_now(&self, db: &Db, delivery_id: i64) -> Result<(), AppError> {
-        for claimed in dispatcher::claim(db, &self.shared, 1, Some(delivery_id)).await? {
-            dispatcher::attempt(db, &self.shared, claimed).await;
-        }
-        Ok(())
+    /// Makes the first attempt of one delivery at once (the test route), unless a lease is on it,
+    /// in a task of its own: the attempt is made and recorded even if the caller stops waiting.
+    pub fn send_now(&self, db: &Db, delivery_id: i64) -> tokio::task::JoinHandle<()> {
+        let (db, shared) = (db.clone(), self.shared.clone());
+        tokio::spawn(async move {
+            match dispatcher::claim(&db, &shared, 1, Some(delivery_id)).await {
+                Ok(claimed) => {
+                    for one in claimed {
+                        dispatcher::attempt(&db, &shared, one).await;
+                    }
+                }
+                Err(err) => tracing::warn!(delivery_id, error = %err, "cannot claim a test delivery"),
+            }
+        })
     }
 }

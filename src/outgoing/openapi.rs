@@ -10,7 +10,7 @@ use super::deliveries::store::{AttemptOut, DeliveryOut};
 use super::deliveries::{DeliveryDetail, DeliveryPage, STATUSES};
 use super::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use super::subscriptions::store::SubscriptionOut;
-use super::subscriptions::{CreatedSubscription, Requeued, SecretOut, SubscriptionPage};
+use super::subscriptions::{CreatedSubscription, Requeued, SecretOut, SubscriptionPage, TEST_WAIT};
 use super::types::{example_body, EVENT_TYPES, PING};
 
 const TAG: &str = "outgoing";
@@ -70,6 +70,19 @@ fn operation(
         op["requestBody"] = request;
     }
     op
+}
+
+/// The test route's answer when the first attempt takes longer than it waits.
+fn accepted_ping() -> (String, Value) {
+    let description = format!(
+        "The first attempt did not end within {} seconds (a slow or hanging receiver): the delivery as it is, \
+         `pending` with no attempt yet. The attempt goes on; read `Location` (`GET /deliveries/{{delivery_id}}`) \
+         for its outcome.",
+        TEST_WAIT.as_secs()
+    );
+    let (status, mut answer) = ok("202", &description, "DeliveryDetail");
+    answer["headers"] = json!({"Location": {"description": "The delivery: `/api/v1/webhooks/deliveries/{delivery_id}`.", "schema": {"type": "string"}}});
+    (status, answer)
 }
 
 fn not_found(what: &str) -> (String, Value) {
@@ -149,7 +162,8 @@ fn paths() -> Value {
         },
         format!("/subscriptions/{{subscription_id}}/test"): {
             "post": operation("test_subscription", "Send a ping now", vec![path_id(sub)], None,
-                vec![ok("200", "The ping's delivery after its first attempt.", "DeliveryDetail"), not_found("Subscription")]),
+                vec![ok("200", "The ping's delivery after its first attempt: `delivered` with the receiver's status, or `pending` with the failed attempt's status or error and the next attempt's time.", "DeliveryDetail"),
+                     accepted_ping(), not_found("Subscription")]),
         },
         format!("/subscriptions/{{subscription_id}}/recover"): {
             "post": operation("recover_subscription", "Try every dead delivery since a time again", vec![path_id(sub)],

@@ -152,6 +152,33 @@ async fn timeouts_and_refused_connections_cost_one_attempt_each(engine: Engine) 
     assert_eq!(logs.body["items"][0]["response_status"], 0);
 }
 
+/// A receiver slower than the test route waits: 202 with the delivery not attempted yet and where
+/// to read it; the attempt goes on and is recorded when it ends.
+async fn a_ping_to_a_hanging_receiver_is_answered_before_its_attempt_ends(engine: Engine) {
+    let delivery = DeliveryConfig { timeout: Duration::from_secs(60), ..fast_delivery(&[0, 60_000]) };
+    let Some(app) = spawn_app_with(engine, move |config| config.delivery = delivery).await else { return };
+    let hanging = Receiver::with_plan(|_, _| Reply::Hang).await;
+    let (id, _) = subscribe(&app, json!({"url": hanging.url})).await;
+    let reply = admin(&app, "POST", &format!("/subscriptions/{id}/test"), None).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    let delivery = reply.body["id"].as_i64().unwrap();
+    assert_eq!(
+        (reply.body["status"].as_str(), reply.body["attempts"].as_i64(), reply.body["event"].as_str()),
+        (Some("pending"), Some(0), Some("ping")),
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["attempt_history"], json!([]));
+    assert_eq!(reply.body["payload"]["type"], "ping");
+    let location = reply.headers["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/api/v1/webhooks/deliveries/{delivery}"));
+    let sent = hanging.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(sent.len(), 1, "the attempt was made");
+    assert_eq!(sent[0].id(), reply.body["event_id"].as_str().unwrap());
+    let read = app.send(app.client.get(app.url(&location))).await;
+    assert_eq!((read.status, read.body["id"].as_i64()), (200, Some(delivery)), "{}", read.text);
+}
+
 async fn a_dead_delivery_can_be_retried_and_recovered(engine: Engine) {
     let Some(app) = app_with(engine, &[0, 50]).await else { return };
     let healthy = Arc::new(AtomicBool::new(false));
@@ -329,6 +356,7 @@ on_both_engines!(
     a_ping_is_signed_logged_and_verifiable,
     a_failing_receiver_is_retried_with_the_same_id_until_it_answers,
     timeouts_and_refused_connections_cost_one_attempt_each,
+    a_ping_to_a_hanging_receiver_is_answered_before_its_attempt_ends,
     a_dead_delivery_can_be_retried_and_recovered,
     gone_disables_the_subscription,
     five_days_of_nothing_but_failures_disable_the_subscription,

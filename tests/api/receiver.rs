@@ -53,6 +53,8 @@ pub enum Reply {
     RetryAfter(u16, u64),
     /// Never answers (the sender's timeout ends the attempt).
     Hang,
+    /// Answers this status after this long.
+    Late(Duration, u16),
 }
 
 type Plan = Arc<dyn Fn(&Received, usize) -> Reply + Send + Sync>;
@@ -121,6 +123,10 @@ async fn answer(store: Arc<Mutex<Vec<Received>>>, plan: Plan, headers: HeaderMap
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()
+        }
+        Reply::Late(after, code) => {
+            tokio::time::sleep(after).await;
+            StatusCode::from_u16(code).unwrap().into_response()
         }
     }
 }

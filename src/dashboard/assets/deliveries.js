@@ -62,7 +62,7 @@ function attempts(list) {
 }
 
 /** Reads the delivery until it has more than `attempts` attempts (at most ~10 s). */
-async function nextAttempt(id, attempts) {
+export async function nextAttempt(id, attempts) {
   for (let i = 0; i < 20; i += 1) {
     const { data } = await api(`${BASE}/${id}`);
     if (data.attempts > attempts || data.status === 'cancelled') return data;

@@ -132,11 +132,11 @@ function recoverForm(id, done) {
   return form;
 }
 
-function testOutcome(delivery) {
+function testOutcome(delivery, waiting = 'no attempt yet') {
   const link = h('a', { href: `#/subscriptions/deliveries/${delivery.id}` }, `Test delivery ${delivery.id}`);
   if (delivery.status === 'delivered') return [link, `: delivered, the receiver answered HTTP ${delivery.last_status_code}.`];
-  const why = delivery.last_error || (delivery.last_status_code ? `HTTP ${delivery.last_status_code}` : 'no attempt yet');
-  return [link, `: ${delivery.status} (${why}).`, delivery.next_attempt_at ? [' Next attempt ', when(delivery.next_attempt_at), '.'] : ''];
+  const why = delivery.last_error || (delivery.last_status_code ? `HTTP ${delivery.last_status_code}` : waiting);
+  return [link, `: ${delivery.status} (${why}).`, delivery.next_attempt_at && delivery.attempts > 0 ? [' Next attempt ', when(delivery.next_attempt_at), '.'] : ''];
 }
 
 async function detail(root, id, params) {
@@ -172,7 +172,13 @@ async function detail(root, id, params) {
         actionButton('Send a test', async () => {
           result.textContent = 'Sending a ping…';
           const { data } = await api(`${BASE}/${sub.id}/test`, { method: 'POST' });
-          await say(...testOutcome(data));
+          if (data.attempts === 0) {
+            // 202: the receiver has not answered within the server's wait; its answer is read here.
+            await say(...testOutcome(data, 'waiting for the receiver'));
+            await say(...testOutcome((await deliveries.nextAttempt(data.id, 0)) || data, 'the receiver has not answered yet'));
+          } else {
+            await say(...testOutcome(data));
+          }
         }, { id: 'send-test', message: problem }),
         actionButton(sub.disabled ? 'Enable' : 'Disable', async () => {
           await api(`${BASE}/${sub.id}`, { method: 'PATCH', body: { disabled: !sub.disabled } });

@@ -7,14 +7,14 @@ pub mod input;
 pub mod store;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::deliveries::{self, DeliveryDetail};
+use super::deliveries;
 use super::{outbox, page, signer};
 use crate::domain::time;
 use crate::http::error::AppError;
@@ -23,6 +23,8 @@ use store::SubscriptionOut;
 
 /// A rotated-out secret keeps signing this long.
 pub const OLD_SECRET_HOURS: i64 = 24;
+/// The test route waits this long at most for the ping's first attempt.
+pub const TEST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -154,8 +156,11 @@ async fn rotate(
     Ok(Json(SecretOut { secret, previous_secret }))
 }
 
-/// Sends a `ping` at once and answers with its delivery after that first attempt.
-async fn test(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<DeliveryDetail>, AppError> {
+/// Sends a `ping` at once and answers with its delivery: 200 once its first attempt is recorded
+/// (the receiver's answer or the error in it), or 202 with the delivery still `pending` and no
+/// attempt when that takes longer than [`TEST_WAIT`] (a hanging receiver); the attempt goes on,
+/// and `GET /deliveries/{id}` (the `Location`) shows it when it ends.
+async fn test(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Response, AppError> {
     let id = subscription_id(&raw)?;
     fetch(&state, id).await?;
     let first_delay = state.outgoing.config().retry_schedule.first().copied().unwrap_or_default();
@@ -163,15 +168,19 @@ async fn test(State(state): State<AppState>, Path(raw): Path<String>) -> Result<
         .db
         .write(move |conn| Box::pin(async move { Ok(outbox::insert_ping(conn, id, first_delay).await?) }))
         .await?;
-    state.outgoing.deliver_now(&state.db, delivery_id).await?;
-    // The worker may have claimed it first: then its attempt is awaited here.
-    let deadline = std::time::Instant::now() + state.outgoing.config().lease();
+    let deadline = tokio::time::Instant::now() + TEST_WAIT;
+    let _ = tokio::time::timeout_at(deadline, state.outgoing.send_now(&state.db, delivery_id)).await;
+    // The worker may have claimed it first: then its attempt is awaited here, as long.
     loop {
         let detail = deliveries::detail(state.db.pool(), delivery_id).await?.ok_or(NOT_FOUND)?;
-        if detail.delivery.attempts > 0 || std::time::Instant::now() > deadline {
-            return Ok(Json(detail));
+        if detail.delivery.attempts > 0 {
+            return Ok(Json(detail).into_response());
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if tokio::time::Instant::now() >= deadline {
+            let location = format!("{}/deliveries/{delivery_id}", crate::http::API_BASE);
+            return Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(detail)).into_response());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
 

@@ -1,13 +1,17 @@
 //! The subscriptions view in Chromium, on both engines: create one pointing at a receiver the test
 //! starts, see the secret once, send a test and see it delivered, disable and enable, rotate,
-//! retry a delivery, requeue dead deliveries, delete.
+//! retry a delivery, requeue dead deliveries, delete; a test whose receiver answers late.
 
+use std::time::Duration;
+
+use crm_webhooks::outgoing::subscriptions::TEST_WAIT;
+use crm_webhooks::outgoing::DeliveryConfig;
 use fantoccini::Locator;
 
 use super::{app, Browser, TOKEN};
 use crate::helpers::{Engine, Reply, TestApp};
 use crate::on_both_engines;
-use crate::receiver::{refused_url, Receiver};
+use crate::receiver::{refused_url, Receiver, Reply as Answer};
 
 /// An admin API call beside the page, with the token.
 async fn admin(app: &TestApp, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
@@ -19,7 +23,11 @@ async fn admin(app: &TestApp, method: &str, path: &str, body: Option<serde_json:
     app.send(request).await
 }
 
-on_both_engines!(creates_a_subscription_and_sees_its_test_delivery_arrive, requeues_and_deletes_a_failing_subscription);
+on_both_engines!(
+    creates_a_subscription_and_sees_its_test_delivery_arrive,
+    requeues_and_deletes_a_failing_subscription,
+    a_test_to_a_slow_receiver_shows_its_answer_when_it_comes
+);
 
 async fn creates_a_subscription_and_sees_its_test_delivery_arrive(engine: Engine) {
     let Some(app) = app(engine).await else { return };
@@ -123,5 +131,33 @@ async fn requeues_and_deletes_a_failing_subscription(engine: Engine) {
     browser.click("#confirm-delete").await;
     browser.wait_text("#view-subscriptions", "No subscriptions yet").await;
     assert_eq!(admin(&app, "GET", &format!("/subscriptions/{id}"), None).await.status, 404);
+    browser.finish().await;
+}
+
+/// The receiver answers after the test route stopped waiting (202): the page says it waits, reads
+/// the delivery, and shows the answer when it is recorded.
+async fn a_test_to_a_slow_receiver_shows_its_answer_when_it_comes(engine: Engine) {
+    let delivery = DeliveryConfig { timeout: Duration::from_secs(30), ..crate::outgoing::fast_delivery(&[0]) };
+    let Some(app) = crate::helpers::spawn_app_with(engine, move |c| {
+        c.admin_token = Some(crm_webhooks::config::Secret::new(TOKEN));
+        c.delivery = delivery;
+    })
+    .await
+    else {
+        return;
+    };
+    let slow = TEST_WAIT + Duration::from_secs(2);
+    let receiver = Receiver::with_plan(move |_, _| Answer::Late(slow, 200)).await;
+    let created = admin(&app, "POST", "/subscriptions", Some(serde_json::json!({"url": receiver.url}))).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let Some(mut browser) = Browser::start(&app.address).await else { return };
+    browser.sign_in(TOKEN).await;
+    browser.go(&format!("#/subscriptions/{}", created.body["id"])).await;
+    browser.wait_text("#view-subscriptions", "No deliveries yet").await;
+    browser.click("#send-test").await;
+    browser.wait_text("#subscription-result", "pending (waiting for the receiver)").await;
+    browser.wait_text("#subscription-result", "delivered, the receiver answered HTTP 200").await;
+    browser.wait_text("#delivery-table", "delivered").await;
+    assert_eq!(receiver.count(), 1);
     browser.finish().await;
 }
