@@ -2,8 +2,10 @@
 //! transaction with at most `CRM_DELIVERY_CONCURRENCY` in flight, and records every attempt with
 //! the delivery's next state — delivered on a 2xx, else the next attempt after the schedule's delay
 //! (±20 % jitter, at least a 429/503's `Retry-After`), `dead` after the last. `410 Gone` disables
-//! the subscription, and so do five days of failures. It polls, and is woken early by commits
-//! that queue deliveries; stopping it waits for the attempts in flight.
+//! the subscription, and so do five days of failures. It polls (after finding nothing due, not
+//! before the next pending delivery's time, at most 2 s), and is woken early by commits that
+//! queue deliveries and by changes that release waiting ones; stopping it waits for the attempts
+//! in flight.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +26,9 @@ use crate::tasks::{Shutdown, Tasks};
 
 /// How long the worker sleeps when nothing woke it.
 const POLL: Duration = Duration::from_millis(250);
+/// After a claim found nothing, the worker sleeps until the next pending delivery's time, at
+/// most this long (a lease left by another instance runs out unannounced), unless woken.
+const IDLE_MAX: Duration = Duration::from_secs(2);
 /// How often the queue depth gauge is refreshed.
 const DEPTH_EVERY: Duration = Duration::from_secs(1);
 /// A subscription failing this long is disabled.
@@ -65,9 +70,13 @@ async fn run(db: Db, shared: Arc<Shared>, mut shutdown: Shutdown) -> anyhow::Res
             }
         }
         let free = shared.config.concurrency.saturating_sub(in_flight.len());
+        let mut pause = POLL;
         if free > 0 {
             match claim(&db, &shared, free, None).await {
                 Ok(batch) => {
+                    if batch.is_empty() {
+                        pause = idle_pause(&db).await;
+                    }
                     for claimed in batch {
                         let (db, shared) = (db.clone(), shared.clone());
                         in_flight.spawn(async move { attempt(&db, &shared, claimed).await });
@@ -81,11 +90,26 @@ async fn run(db: Db, shared: Arc<Shared>, mut shutdown: Shutdown) -> anyhow::Res
             () = shutdown.requested() => break,
             Some(_) = in_flight.join_next(), if in_flight.len() >= shared.config.concurrency => {}
             _ = shared.wake.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
     while in_flight.join_next().await.is_some() {}
     Ok(())
+}
+
+/// How long to sleep when nothing is due: until the next pending delivery's time, between
+/// [`POLL`] and [`IDLE_MAX`]. Deliveries that wait for a disabled subscription or an earlier
+/// delivery become due by a change that wakes the worker, so they are not walked again meanwhile.
+async fn idle_pause(db: &Db) -> Duration {
+    let now = chrono::Utc::now();
+    match lease::next_time(db.pool(), &time::format(now)).await {
+        Ok(Some(next)) => chrono::DateTime::parse_from_rfc3339(&next)
+            .ok()
+            .and_then(|at| (at.with_timezone(&chrono::Utc) - now).to_std().ok())
+            .map_or(POLL, |wait| wait.clamp(POLL, IDLE_MAX)),
+        Ok(None) => IDLE_MAX,
+        Err(_) => POLL,
+    }
 }
 
 /// Claims up to `limit` due deliveries (or the one `only`).

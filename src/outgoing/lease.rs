@@ -266,3 +266,17 @@ pub async fn any_due(pool: &sqlx::AnyPool, now: &str) -> Result<bool, sqlx::Erro
     let row = sqlx::query(DUE).bind(now).bind(false).bind(1_i64).fetch_optional(pool).await?;
     Ok(row.is_some())
 }
+
+/// The earliest time a pending delivery waits for, after `now` (the first entry of
+/// `webhook_deliveries_due` past it).
+pub async fn next_time(pool: &sqlx::AnyPool, now: &str) -> Result<Option<String>, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "select next_attempt_at from webhook_deliveries where status = 'pending' and next_attempt_at > $1 \
+         order by next_attempt_at limit 1",
+    )
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| row.try_get(0)).transpose()
+}
