@@ -25,8 +25,16 @@ pub struct TestApp {
     pub database_url: String,
     secret: Option<String>,
     admin_token: Option<String>,
+    /// The database the app was started on; `None` for another instance on a borrowed one.
+    _database: Option<TestDatabase>,
+}
+
+/// A fresh database of a test's own: a SQLite file in a temporary directory, or a new PostgreSQL
+/// database, dropped (with its connections) when the guard goes.
+pub struct TestDatabase {
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
-    pg_database: Option<(String, String)>,
+    pg: Option<(String, String)>,
 }
 
 pub struct Reply {
@@ -64,12 +72,12 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-pub async fn fresh_database(engine: Engine) -> Option<(String, Option<tempfile::TempDir>, Option<(String, String)>)> {
+pub async fn fresh_database(engine: Engine) -> Option<TestDatabase> {
     match engine {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let path: PathBuf = dir.path().join("crm.db");
-            Some((format!("sqlite://{}", path.display()), Some(dir), None))
+            Some(TestDatabase { url: format!("sqlite://{}", path.display()), _dir: Some(dir), pg: None })
         }
         Engine::Postgres => {
             let server = postgres_url()?;
@@ -77,7 +85,26 @@ pub async fn fresh_database(engine: Engine) -> Option<(String, Option<tempfile::
             let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect to CRM_TEST_POSTGRES_URL");
             sqlx::query(&format!("create database {name}")).execute(&mut admin).await.expect("create test database");
             let _ = admin.close().await;
-            Some((with_database(&server, &name), None, Some((server, name))))
+            Some(TestDatabase { url: with_database(&server, &name), _dir: None, pg: Some((server, name)) })
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.pg.take() {
+            // Dropped on a thread of its own: Drop cannot await, and the test runtime is ending.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                        let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                            .execute(&mut admin)
+                            .await;
+                    }
+                });
+            })
+            .join();
         }
     }
 }
@@ -91,10 +118,9 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt().with_env_filter("info,sqlx=warn").with_test_writer().try_init();
     }
-    let (database_url, dir, pg_database) = fresh_database(engine).await?;
-    let mut app = start(engine, database_url, tweak).await;
-    app._dir = dir;
-    app.pg_database = pg_database;
+    let database = fresh_database(engine).await?;
+    let mut app = start(engine, database.url.clone(), tweak).await;
+    app._database = Some(database);
     Some(app)
 }
 
@@ -105,13 +131,12 @@ where
     F: FnOnce(crm_webhooks::db::Db) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let (database_url, dir, pg_database) = fresh_database(engine).await?;
-    let db = crm_webhooks::db::Db::connect(&Config::for_database(database_url.clone())).await.expect("migrate");
+    let database = fresh_database(engine).await?;
+    let db = crm_webhooks::db::Db::connect(&Config::for_database(database.url.clone())).await.expect("migrate");
     seed(db.clone()).await;
     db.close().await;
-    let mut app = start(engine, database_url, tweak).await;
-    app._dir = dir;
-    app.pg_database = pg_database;
+    let mut app = start(engine, database.url.clone(), tweak).await;
+    app._database = Some(database);
     Some(app)
 }
 
@@ -127,26 +152,7 @@ async fn start(engine: Engine, database_url: String, tweak: impl FnOnce(&mut Con
     let address = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().no_proxy().build().expect("client");
-    TestApp { address, client, engine, database_url, secret, admin_token, _dir: None, pg_database: None }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.pg_database.take() {
-            // Dropped on a thread of its own: Drop cannot await, and the test runtime is ending.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                runtime.block_on(async {
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
-                        let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
-                            .execute(&mut admin)
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
+    TestApp { address, client, engine, database_url, secret, admin_token, _database: None }
 }
 
 /// What a parser says and a client must never read (`invalid type: integer `5`, expected i64`).

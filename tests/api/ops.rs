@@ -98,9 +98,9 @@ pub fn metric_value(text: &str, series: &str) -> f64 {
 async fn shutdown_stops_and_awaits_the_tasks_before_the_database_closes(engine: Engine) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    let Some((url, _dir, pg)) = crate::helpers::fresh_database(engine).await else { return };
+    let Some(database) = crate::helpers::fresh_database(engine).await else { return };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = crm_webhooks::build(crm_webhooks::Config::for_database(url.clone()), listener).await.unwrap();
+    let app = crm_webhooks::build(crm_webhooks::Config::for_database(database.url.clone()), listener).await.unwrap();
     let tasks = app.tasks().clone();
     let db = app.db().clone();
     let wrote = Arc::new(AtomicBool::new(false));
@@ -127,11 +127,6 @@ async fn shutdown_stops_and_awaits_the_tasks_before_the_database_closes(engine: 
     tokio::time::timeout(std::time::Duration::from_secs(30), running).await.unwrap().unwrap().unwrap();
     assert!(wrote.load(Ordering::SeqCst), "the task finished its write before the database closed");
     assert!(tasks.running().is_empty(), "{:?}", tasks.running());
-    if let Some((server, name)) = pg {
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
-        sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut admin).await.unwrap();
-    }
 }
 
 on_both_engines!(

@@ -6,39 +6,15 @@ use crm_webhooks::retention::store::{self, Cursor, Purged};
 use crm_webhooks::Config;
 use futures_util::future::BoxFuture;
 
-use crate::helpers::{fresh_database, Engine};
+use crate::helpers::{fresh_database, Engine, TestDatabase};
 use crate::on_both_engines;
 use crate::retention::{days_ago, delivery, event, log_row};
 
 /// A migrated database of its own; the PostgreSQL one is dropped with the guard.
-async fn database(engine: Engine) -> Option<(Db, impl Drop)> {
-    let (url, dir, pg) = fresh_database(engine).await?;
-    let db = Db::connect(&Config::for_database(url)).await.expect("migrate");
-    Some((db, Dropped { _dir: dir, pg }))
-}
-
-struct Dropped {
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl Drop for Dropped {
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.pg.take() {
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                runtime.block_on(async {
-                    use sqlx::Connection;
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
-                        let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
-                            .execute(&mut admin)
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
+async fn database(engine: Engine) -> Option<(Db, TestDatabase)> {
+    let database = fresh_database(engine).await?;
+    let db = Db::connect(&Config::for_database(database.url.clone())).await.expect("migrate");
+    Some((db, database))
 }
 
 type Batch = for<'c> fn(&'c mut WriteConn, Cursor, String) -> BoxFuture<'c, Result<Purged, DbError>>;
