@@ -3,28 +3,10 @@
 
 use serde_json::Value;
 
-use crate::helpers::{example_bytes, example_endpoint, example_request, example_response, spawn_app, Engine, TestApp};
+use crate::helpers::{
+    example_bytes, example_endpoint, example_request, example_response, spawn_app, Engine, TestApp, EXAMPLE_EVENTS,
+};
 use crate::on_both_engines;
-
-/// The events of the document, in an order where each one's prerequisites come first.
-const EVENTS: [&str; 16] = [
-    "new_inquiry",
-    "pre_lead_update",
-    "pre_lead_contact_add",
-    "pre_lead_memo_add",
-    "pre_lead_status_update",
-    "pre_lead_convert",
-    "pre_lead_discard",
-    "new_lead",
-    "lead_update",
-    "lead_contact_add",
-    "lead_activity_add",
-    "lead_qualified_profile_update",
-    "lead_memo_add",
-    "lead_status_update",
-    "lead_convert",
-    "lead_discard",
-];
 
 /// Compares an answer with the documented one: same status and message, same `data` keys in the
 /// same order, same values except ids, which are whatever the service assigned.
@@ -66,7 +48,7 @@ async fn send_example(app: &TestApp, event: &str) -> Value {
 
 async fn every_documented_example_gets_the_documented_answer(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
-    for event in EVENTS {
+    for event in EXAMPLE_EVENTS {
         let answer = send_example(&app, event).await;
         assert_matches_document(event, &answer);
     }
@@ -74,7 +56,7 @@ async fn every_documented_example_gets_the_documented_answer(engine: Engine) {
 
 async fn the_generic_endpoint_answers_like_the_typed_routes(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
-    for event in EVENTS {
+    for event in EXAMPLE_EVENTS {
         let mut body = example_request(event);
         if example_endpoint(event).contains("{pre_lead_id}") {
             body["data"]["pre_lead_id"] = app.create_pre_lead().await.into();
