@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::domain::time;
 use crate::http::error::AppError;
-use crate::http::query::Cursor;
+use crate::http::query::{self, Cursor};
 
 /// The tag of `GET /logs` cursors.
 const CURSOR_ORDER: &str = "log";
@@ -21,6 +21,7 @@ use store::{Filter, LogOut};
 
 pub const MAX_PAGE_SIZE: i64 = 100;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
+/// The query parameters of `GET /logs`, in the order the API document lists them.
 pub(crate) const PARAMETERS: [&str; 10] = [
     "page",
     "page_size",
@@ -33,6 +34,9 @@ pub(crate) const PARAMETERS: [&str; 10] = [
     "since",
     "until",
 ];
+
+/// The values of `direction`.
+const DIRECTIONS: [&str; 2] = ["incoming", "outgoing"];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/logs", get(list)).route("/logs/{log_id}", get(one))
@@ -64,15 +68,6 @@ pub struct ListQuery {
     pub filter: Filter,
 }
 
-fn whole(name: &str, value: &str, min: i64, max: i64) -> Result<i64, AppError> {
-    value
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| AppError::invalid_field(name, format!("{name} must be a whole number from {min} to {max}")))
-}
-
 fn instant(name: &str, value: &str) -> Result<String, AppError> {
     time::parse_datetime(value).ok_or_else(|| {
         AppError::invalid_field(name, format!("{name} must be an RFC 3339 date-time such as 2024-01-20T14:00:00Z"))
@@ -80,44 +75,22 @@ fn instant(name: &str, value: &str) -> Result<String, AppError> {
 }
 
 pub fn parse_query(raw: Option<&str>) -> Result<ListQuery, AppError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|_| AppError::bad_request("The query string could not be parsed"))?;
+    let pairs = query::pairs(raw)?;
     let mut query = ListQuery { page: 1, before: None, page_size: DEFAULT_PAGE_SIZE, filter: Filter::default() };
     for (name, value) in pairs {
         let filter = &mut query.filter;
         match name.as_str() {
-            "page" => query.page = whole("page", &value, 1, i64::from(i32::MAX))?,
-            "page_size" => query.page_size = whole("page_size", &value, 1, MAX_PAGE_SIZE)?,
+            "page" => query.page = query::whole("page", &value, 1, i64::from(i32::MAX))?,
+            "page_size" => query.page_size = query::whole("page_size", &value, 1, MAX_PAGE_SIZE)?,
             "cursor" => query.before = Some(Cursor::decode(&value, CURSOR_ORDER, 1)?.id(0)?),
-            "direction" => match value.as_str() {
-                "incoming" | "outgoing" => filter.direction = Some(value),
-                _ => {
-                    return Err(AppError::BadRequest {
-                        detail: "direction must be one of: incoming, outgoing".into(),
-                        field: Some("direction".into()),
-                        allowed: Some(vec!["incoming".into(), "outgoing".into()]),
-                    })
-                }
-            },
-            "is_successful" => {
-                filter.is_successful = Some(match value.to_ascii_lowercase().as_str() {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    _ => return Err(AppError::invalid_field("is_successful", "is_successful must be true or false")),
-                })
-            }
+            "direction" => filter.direction = Some(query::one_of("direction", &value, &DIRECTIONS)?),
+            "is_successful" => filter.is_successful = Some(query::flag("is_successful", &value)?),
             "event" => filter.event = Some(value),
             "entity_type" => filter.entity_type = Some(value),
-            "entity_id" => filter.entity_id = Some(whole("entity_id", &value, 1, i64::MAX)?),
+            "entity_id" => filter.entity_id = Some(query::whole("entity_id", &value, 1, i64::MAX)?),
             "since" => filter.since = Some(instant("since", &value)?),
             "until" => filter.until = Some(instant("until", &value)?),
-            other => {
-                return Err(AppError::BadRequest {
-                    detail: format!("Unknown query parameter {other:?}"),
-                    field: Some(other.to_string()),
-                    allowed: Some(PARAMETERS.iter().map(|p| p.to_string()).collect()),
-                })
-            }
+            other => return Err(query::unknown(other, &PARAMETERS)),
         }
     }
     Ok(query)
@@ -182,5 +155,17 @@ mod tests {
             let err = parse_query(Some(query)).unwrap_err();
             assert_eq!(err.body().field.as_deref(), Some(field), "{query}");
         }
+    }
+
+    #[test]
+    fn every_listed_parameter_is_taken_and_only_those() {
+        for name in PARAMETERS {
+            if let Err(err) = parse_query(Some(&format!("{name}=x"))) {
+                assert_eq!(err.body().field.as_deref(), Some(name));
+                assert!(!err.body().detail.starts_with("Unknown"), "{name}: {:?}", err.body());
+            }
+        }
+        let unknown = parse_query(Some("colour=red")).unwrap_err();
+        assert_eq!(unknown.body().allowed, Some(PARAMETERS.map(String::from).to_vec()));
     }
 }

@@ -9,7 +9,7 @@ use utoipa::openapi::{
 };
 
 use super::store::LogOut;
-use super::{LogPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PARAMETERS};
+use super::{LogPage, DEFAULT_PAGE_SIZE, DIRECTIONS, MAX_PAGE_SIZE, PARAMETERS};
 use crate::http::openapi::{
     admin_security, admin_unauthorized, error_response, id_path_parameter, integer, internal_error, query_parameter,
     rate_limited, register, schema_ref, Schemas, JSON,
@@ -31,19 +31,18 @@ pub fn openapi() -> OpenApi {
         .build()
 }
 
-fn list_logs_operation() -> Operation {
+/// The description and schema of each `GET /logs` query parameter, listed in [`PARAMETERS`].
+fn parameter(name: &str) -> (&'static str, ObjectBuilder) {
     let date_time = || {
         ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
     };
-    let descriptions = [
-        ("page", "Page number, from 1.", integer().minimum(Some(1)).maximum(Some(i32::MAX)).default(Some(json!(1)))),
-        (
-            "page_size",
+    match name {
+        "page" => ("Page number, from 1.", integer().minimum(Some(1)).maximum(Some(i32::MAX)).default(Some(json!(1)))),
+        "page_size" => (
             "Rows per page.",
             integer().minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE)).default(Some(json!(DEFAULT_PAGE_SIZE))),
         ),
-        (
-            "cursor",
+        "cursor" => (
             "`next_cursor` of the previous page: the next page by keyset, as fast at any depth; `page` is then ignored.",
             ObjectBuilder::new()
                 .schema_type(Type::String)
@@ -51,34 +50,33 @@ fn list_logs_operation() -> Operation {
                 .pattern(Some("^[A-Za-z0-9_-]+$"))
                 .examples(["bG9nCjQy"]),
         ),
-        (
-            "direction",
+        "direction" => (
             "Only this direction.",
-            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["incoming", "outgoing"])),
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(DIRECTIONS)),
         ),
-        (
-            "is_successful",
+        "is_successful" => (
             "Only successful (2xx) or only failed calls (`1`/`0` accepted too).",
             ObjectBuilder::new().schema_type(Type::Boolean),
         ),
-        (
-            "event",
-            "Only this event name (exact).",
-            ObjectBuilder::new().schema_type(Type::String).examples(["new_lead"]),
-        ),
-        (
-            "entity_type",
+        "event" => ("Only this event name (exact).", ObjectBuilder::new().schema_type(Type::String).examples(["new_lead"])),
+        "entity_type" => (
             "Only calls that touched this kind of record: `pre_lead`, `lead` or `customer`.",
             ObjectBuilder::new().schema_type(Type::String).examples(["lead"]),
         ),
-        ("entity_id", "Only calls that touched the record with this id.", integer().minimum(Some(1))),
-        ("since", "Only calls received at or after this instant (RFC 3339).", date_time()),
-        ("until", "Only calls received before this instant (RFC 3339).", date_time()),
-    ];
-    debug_assert_eq!(descriptions.each_ref().map(|(name, _, _)| *name), PARAMETERS);
-    let parameters: Vec<_> = descriptions
+        "entity_id" => ("Only calls that touched the record with this id.", integer().minimum(Some(1))),
+        "since" => ("Only calls received at or after this instant (RFC 3339).", date_time()),
+        "until" => ("Only calls received before this instant (RFC 3339).", date_time()),
+        other => unreachable!("GET /logs has no query parameter {other:?}"),
+    }
+}
+
+fn list_logs_operation() -> Operation {
+    let parameters: Vec<_> = PARAMETERS
         .into_iter()
-        .map(|(name, description, schema)| query_parameter(name, description, schema))
+        .map(|name| {
+            let (description, schema) = parameter(name);
+            query_parameter(name, description, schema)
+        })
         .collect();
     let responses = ResponsesBuilder::new()
         .response(
@@ -160,21 +158,8 @@ mod tests {
         let list = &doc["paths"][format!("{API_BASE}/logs")]["get"];
         let names: Vec<&str> =
             list["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-        assert_eq!(
-            names,
-            [
-                "page",
-                "page_size",
-                "cursor",
-                "direction",
-                "is_successful",
-                "event",
-                "entity_type",
-                "entity_id",
-                "since",
-                "until"
-            ]
-        );
+        assert_eq!(names, crate::logs::PARAMETERS);
+        assert_eq!(list["parameters"][3]["schema"]["enum"], json!(["incoming", "outgoing"]));
         assert_eq!(list["parameters"][1]["schema"]["maximum"], 100);
         assert_eq!(list["responses"]["200"]["content"][JSON]["schema"]["$ref"], "#/components/schemas/LogPage");
         let one = &doc["paths"][format!("{API_BASE}/logs/{{log_id}}")]["get"];
