@@ -22,13 +22,22 @@ pub enum Kind {
     Delivery,
 }
 
-/// Which rows of a table belong to a record.
+/// Which rows of a table belong to a record, and records of which kinds the table has rows of.
 #[derive(Clone, Copy)]
 enum Owner {
-    /// The `entity_type` and `entity_id` columns.
-    Entity,
-    /// One id column (`lead_id`, `customer_id`).
-    Column(&'static str),
+    /// The `entity_type` and `entity_id` columns, for these kinds.
+    Entity(&'static [EntityType]),
+    /// One id column (`lead_id`, `customer_id`) of one kind of record.
+    Column(&'static str, EntityType),
+}
+
+impl Owner {
+    fn owns(self, entity: EntityType) -> bool {
+        match self {
+            Owner::Entity(kinds) => kinds.contains(&entity),
+            Owner::Column(_, kind) => kind == entity,
+        }
+    }
 }
 
 /// One table (or one reading of a table) that holds timeline items.
@@ -40,136 +49,76 @@ struct Source {
     /// The time of the item.
     at: &'static str,
     owner: Owner,
-    /// The kinds of record the table holds rows of.
-    owners: &'static [EntityType],
-    /// Four text and two whole-number columns the summary is written from.
-    texts: [&'static str; 4],
-    numbers: [&'static str; 2],
+    /// Up to four text and two whole-number columns the summary is written from (the rest null).
+    texts: &'static [&'static str],
+    numbers: &'static [&'static str],
     /// A further condition (`and …`), or empty.
     only: &'static str,
 }
 
+impl Source {
+    /// A table whose items are its rows, at their `created_at`.
+    const fn new(
+        ord: i64,
+        kind: Kind,
+        table: &'static str,
+        owner: Owner,
+        texts: &'static [&'static str],
+        numbers: &'static [&'static str],
+    ) -> Source {
+        Source { ord, kind, table, at: "created_at", owner, texts, numbers, only: "" }
+    }
+}
+
+const TEXTS: usize = 4;
+const NUMBERS: usize = 2;
 const NO_TEXT: &str = "cast(null as text)";
 const NO_NUMBER: &str = "cast(null as bigint)";
-const ALL: &[EntityType] = &[EntityType::PreLead, EntityType::Lead, EntityType::Customer];
-const WITH_HISTORY: &[EntityType] = &[EntityType::PreLead, EntityType::Lead];
-const LEAD: &[EntityType] = &[EntityType::Lead];
-const CUSTOMER: &[EntityType] = &[EntityType::Customer];
+const ANY_RECORD: Owner = Owner::Entity(&[EntityType::PreLead, EntityType::Lead, EntityType::Customer]);
+const WITH_HISTORY: Owner = Owner::Entity(&[EntityType::PreLead, EntityType::Lead]);
+const BY_LEAD: Owner = Owner::Column("lead_id", EntityType::Lead);
+const BY_CUSTOMER: Owner = Owner::Column("customer_id", EntityType::Customer);
 /// `ord` of the profile's last change (its creation has `PROFILE_CREATED`).
 pub const PROFILE_CHANGED: i64 = 6;
 const PROFILE_CREATED: i64 = 5;
+const PROFILE: Source =
+    Source::new(PROFILE_CREATED, Kind::Profile, "qualified_profiles", BY_LEAD, &["profile_type", "company"], &[]);
 
 const SOURCES: [Source; 10] = [
     Source {
-        ord: 0,
-        kind: Kind::Webhook,
-        table: "webhook_logs",
-        at: "created_at",
-        owner: Owner::Entity,
-        owners: ALL,
-        texts: ["event", "error_message", NO_TEXT, NO_TEXT],
-        numbers: ["response_status", "replay_of"],
         only: "and direction = 'incoming'",
+        ..Source::new(
+            0,
+            Kind::Webhook,
+            "webhook_logs",
+            ANY_RECORD,
+            &["event", "error_message"],
+            &["response_status", "replay_of"],
+        )
     },
-    Source {
-        ord: 1,
-        kind: Kind::StatusChange,
-        table: "status_history",
-        at: "created_at",
-        owner: Owner::Entity,
-        owners: WITH_HISTORY,
-        texts: ["old_status", "new_status", "remarks", "event"],
-        numbers: [NO_NUMBER, NO_NUMBER],
-        only: "",
-    },
-    Source {
-        ord: 2,
-        kind: Kind::Contact,
-        table: "contacts",
-        at: "created_at",
-        owner: Owner::Entity,
-        owners: WITH_HISTORY,
-        texts: ["first_name", "last_name", "email", "phone"],
-        numbers: [NO_NUMBER, NO_NUMBER],
-        only: "",
-    },
-    Source {
-        ord: 3,
-        kind: Kind::Memo,
-        table: "memos",
-        at: "created_at",
-        owner: Owner::Entity,
-        owners: WITH_HISTORY,
-        texts: ["memo_type", "title", "content", NO_TEXT],
-        numbers: [NO_NUMBER, NO_NUMBER],
-        only: "",
-    },
-    Source {
-        ord: 4,
-        kind: Kind::Activity,
-        table: "activities",
-        at: "created_at",
-        owner: Owner::Column("lead_id"),
-        owners: LEAD,
-        texts: ["activity_type", "title", "outcome", NO_TEXT],
-        numbers: [NO_NUMBER, NO_NUMBER],
-        only: "",
-    },
-    Source {
-        ord: PROFILE_CREATED,
-        kind: Kind::Profile,
-        table: "qualified_profiles",
-        at: "created_at",
-        owner: Owner::Column("lead_id"),
-        owners: LEAD,
-        texts: ["profile_type", "company", NO_TEXT, NO_TEXT],
-        numbers: [NO_NUMBER, NO_NUMBER],
-        only: "",
-    },
-    Source {
-        ord: PROFILE_CHANGED,
-        kind: Kind::Profile,
-        table: "qualified_profiles",
-        at: "updated_at",
-        owner: Owner::Column("lead_id"),
-        owners: LEAD,
-        texts: ["profile_type", "company", NO_TEXT, NO_TEXT],
-        numbers: [NO_NUMBER, NO_NUMBER],
-        only: "and updated_at > created_at",
-    },
-    Source {
-        ord: 7,
-        kind: Kind::Order,
-        table: "orders",
-        at: "created_at",
-        owner: Owner::Column("customer_id"),
-        owners: CUSTOMER,
-        texts: ["order_id", "order_date", NO_TEXT, NO_TEXT],
-        numbers: ["amount_cents", NO_NUMBER],
-        only: "",
-    },
-    Source {
-        ord: 8,
-        kind: Kind::Payment,
-        table: "payments",
-        at: "created_at",
-        owner: Owner::Column("customer_id"),
-        owners: CUSTOMER,
-        texts: ["payment_id", "payment_date", NO_TEXT, NO_TEXT],
-        numbers: ["amount_cents", NO_NUMBER],
-        only: "",
-    },
-    Source {
-        ord: 9,
-        kind: Kind::Delivery,
-        table: "webhook_deliveries",
-        at: "created_at",
-        owner: Owner::Entity,
-        owners: ALL,
-        texts: ["event_type", "status", NO_TEXT, NO_TEXT],
-        numbers: ["attempts", "subscription_id"],
-        only: "",
-    },
+    Source::new(
+        1,
+        Kind::StatusChange,
+        "status_history",
+        WITH_HISTORY,
+        &["old_status", "new_status", "remarks", "event"],
+        &[],
+    ),
+    Source::new(2, Kind::Contact, "contacts", WITH_HISTORY, &["first_name", "last_name", "email", "phone"], &[]),
+    Source::new(3, Kind::Memo, "memos", WITH_HISTORY, &["memo_type", "title", "content"], &[]),
+    Source::new(4, Kind::Activity, "activities", BY_LEAD, &["activity_type", "title", "outcome"], &[]),
+    PROFILE,
+    Source { ord: PROFILE_CHANGED, at: "updated_at", only: "and updated_at > created_at", ..PROFILE },
+    Source::new(7, Kind::Order, "orders", BY_CUSTOMER, &["order_id", "order_date"], &["amount_cents"]),
+    Source::new(8, Kind::Payment, "payments", BY_CUSTOMER, &["payment_id", "payment_date"], &["amount_cents"]),
+    Source::new(
+        9,
+        Kind::Delivery,
+        "webhook_deliveries",
+        ANY_RECORD,
+        &["event_type", "status"],
+        &["attempts", "subscription_id"],
+    ),
 ];
 
 /// Where an item stands in the timeline: its time, then `ord`, then its row id.
@@ -203,7 +152,7 @@ pub async fn page(
     let mut args: Vec<Value> = Vec::new();
     let mut branches = Vec::new();
     for &(entity, id) in chain {
-        for source in SOURCES.iter().filter(|source| source.owners.contains(&entity)) {
+        for source in SOURCES.iter().filter(|source| source.owner.owns(entity)) {
             branches.push(branch(source, entity, id, after, newest_first, &mut args));
         }
     }
@@ -231,8 +180,8 @@ fn branch(
         format!("${}", args.len())
     };
     let owner = match source.owner {
-        Owner::Entity => format!("entity_type = {} and entity_id = {}", arg(entity.as_str().into()), arg(id.into())),
-        Owner::Column(column) => format!("{column} = {}", arg(id.into())),
+        Owner::Entity(_) => format!("entity_type = {} and entity_id = {}", arg(entity.as_str().into()), arg(id.into())),
+        Owner::Column(column, _) => format!("{column} = {}", arg(id.into())),
     };
     let at = source.at;
     // Past the cursor: a later time, or the same time and a later `ord`, or both equal and a later id.
@@ -253,11 +202,14 @@ fn branch(
             }
         }
     };
-    let [t1, t2, t3, t4] = source.texts;
-    let [n1, n2] = source.numbers;
+    let columns = |names: &[&str], count: usize, none: &str, prefix: char| {
+        (0..count).map(|n| format!("{} as {prefix}{}", names.get(n).unwrap_or(&none), n + 1)).collect::<Vec<_>>()
+    };
+    let texts = columns(source.texts, TEXTS, NO_TEXT, 't').join(", ");
+    let numbers = columns(source.numbers, NUMBERS, NO_NUMBER, 'n').join(", ");
     format!(
-        "select {at} as happened_at, cast({} as bigint) as ord, id, '{}' as owner_type, {t1} as t1, {t2} as t2, \
-         {t3} as t3, {t4} as t4, {n1} as n1, {n2} as n2 from {} where {owner} {}{keyset}",
+        "select {at} as happened_at, cast({} as bigint) as ord, id, '{}' as owner_type, {texts}, {numbers} \
+         from {} where {owner} {}{keyset}",
         source.ord,
         entity.as_str(),
         source.table,
@@ -293,6 +245,7 @@ mod tests {
         ords.dedup();
         assert_eq!(ords.len(), SOURCES.len(), "ords are distinct and ascending");
         assert!(ords.windows(2).all(|w| w[0] < w[1]));
+        assert!(SOURCES.iter().all(|s| s.texts.len() <= TEXTS && s.numbers.len() <= NUMBERS));
         let kinds: Vec<Kind> = SOURCES.iter().map(|s| s.kind).collect();
         for kind in [
             Kind::StatusChange,
@@ -325,5 +278,15 @@ mod tests {
         assert!(newest_first.ends_with("and created_at < $3"), "{newest_first}");
         let column = branch(&SOURCES[4], EntityType::Lead, 7, None, false, &mut Vec::new());
         assert!(column.contains("from activities where lead_id = $1 "), "{column}");
+        assert!(
+            column.contains(
+                "activity_type as t1, title as t2, outcome as t3, cast(null as text) as t4, \
+                 cast(null as bigint) as n1, cast(null as bigint) as n2 from"
+            ),
+            "{column}"
+        );
+        let changed = branch(&SOURCES[6], EntityType::Lead, 7, None, false, &mut Vec::new());
+        assert!(changed.starts_with("select updated_at as happened_at, cast(6 as bigint) as ord"), "{changed}");
+        assert!(changed.ends_with("where lead_id = $1 and updated_at > created_at"), "{changed}");
     }
 }
