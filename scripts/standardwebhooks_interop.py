@@ -22,7 +22,6 @@ import hmac
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,35 +30,12 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
+from crm_server import Results, binary_argument, crm_server, new_secret, without_crm_settings
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 PATH = "/api/v1/webhooks/incoming/lead/create"
 REQUEST_TIMEOUT = 10  # seconds, per HTTP request
-START_TIMEOUT = 30  # seconds for /healthz
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Results:
-    def __init__(self) -> None:
-        self.rows: list[tuple[bool, str, str]] = []
-
-    def check(self, ok: bool, name: str, detail: str = "") -> bool:
-        self.rows.append((ok, name, detail))
-        print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"  ({detail})" if detail else ""), flush=True)
-        return ok
-
-    def failed(self) -> int:
-        return sum(1 for ok, _, _ in self.rows if not ok)
 
 
 def post(base: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
@@ -171,7 +147,7 @@ def run_cli_checks(binary: str, secret_a: str, r: Results, workdir: str) -> None
         f.write(body)
     msg_id = "msg_cli_" + secrets.token_hex(4)
     ts = int(time.time())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env = without_crm_settings()
     proc = subprocess.run(
         [binary, "sign", body_file, "--secret", secret_a, "--id", msg_id, "--timestamp", str(ts)],
         capture_output=True,
@@ -214,7 +190,7 @@ def report_unpadded_secret(binary: str, workdir: str) -> None:
     body_file = os.path.join(workdir, "note.json")
     with open(body_file, "wb") as f:
         f.write(b"{}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env = without_crm_settings()
     proc = subprocess.run([binary, "sign", body_file, "--secret", unpadded, "--id", "msg_note", "--timestamp", "1"],
                           capture_output=True, text=True, timeout=30, env=env)
     lib = Webhook(unpadded).sign("msg_note", datetime.fromtimestamp(1, tz=timezone.utc), "{}")
@@ -227,61 +203,18 @@ def report_unpadded_secret(binary: str, workdir: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin", default="target/release/crm-webhooks", help="the built crm-webhooks binary")
-    args = parser.parse_args()
-    binary = os.path.abspath(args.bin)
-    if not os.access(binary, os.X_OK):
-        print(f"error: {binary} is not an executable; build it with cargo build --release", file=sys.stderr)
-        return 2
-
+    _, binary = binary_argument(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     secret_a, secret_b = new_secret(), new_secret()
     r = Results()
     with tempfile.TemporaryDirectory(prefix="crm-interop.") as workdir:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
-        env.update(
-            CRM_BIND=f"127.0.0.1:{port}",
-            CRM_DATABASE_URL=f"sqlite://{workdir}/crm.db",
-            CRM_WEBHOOK_SECRET=f"{secret_a},{secret_b}",
-            CRM_RATE_LIMIT_PER_MINUTE="0",
-            RUST_LOG=os.environ.get("RUST_LOG", "warn"),
-        )
-        log_path = os.path.join(workdir, "server.log")
-        with open(log_path, "wb") as log:
-            server = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            ready = False
-            while time.monotonic() < deadline and server.poll() is None:
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                        ready = resp.status == 200
-                except OSError:
-                    pass
-                if ready:
-                    break
-                time.sleep(0.1)
-            if not r.check(ready, f"server answers /healthz on {base}"):
-                print(open(log_path, errors="replace").read()[-3000:], file=sys.stderr)
-            else:
-                run_http_checks(base, secret_a, secret_b, r)
+        with crm_server(binary, workdir, {"CRM_WEBHOOK_SECRET": f"{secret_a},{secret_b}"}) as server:
+            if r.check(server.ready, f"server answers /healthz on {server.base}"):
+                run_http_checks(server.base, secret_a, secret_b, r)
                 run_cli_checks(binary, secret_a, r, workdir)
                 report_unpadded_secret(binary, workdir)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
         if r.failed():
-            print("\nserver log (tail):\n" + open(log_path, errors="replace").read()[-3000:], file=sys.stderr)
-
-    total, failed = len(r.rows), r.failed()
-    print(f"\n{total - failed} passed, {failed} failed")
-    return 1 if failed else 0
+            print("\nserver log (tail):\n" + server.log_tail(), file=sys.stderr)
+    return r.summary()
 
 
 if __name__ == "__main__":

@@ -24,12 +24,8 @@ Everything talks to 127.0.0.1 only and is bounded in time.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
-import os
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,36 +36,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from crm_server import Results, binary_argument, crm_server, new_secret
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 API = "/api/v1/webhooks"
 REQUEST_TIMEOUT = 10  # seconds, per HTTP request
-START_TIMEOUT = 30  # seconds for /healthz
 ARRIVAL_TIMEOUT = 120  # seconds for a stream's deliveries to arrive
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Results:
-    def __init__(self) -> None:
-        self.rows: list[tuple[bool, str, str]] = []
-
-    def check(self, ok: bool, name: str, detail: str = "") -> bool:
-        self.rows.append((ok, name, detail))
-        print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"  ({detail})" if detail else ""), flush=True)
-        return ok
-
-    def failed(self) -> int:
-        return sum(1 for ok, _, _ in self.rows if not ok)
 
 
 def verifies(secret: str, body: bytes, headers: dict[str, str]) -> bool:
@@ -305,65 +278,30 @@ def run_checks(crm: Crm, receiver_url: str, ledger: Ledger, leads: int, r: Resul
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin", default="target/release/crm-webhooks", help="the built crm-webhooks binary")
     parser.add_argument("--leads", type=int, default=100, help="leads created per stream (default 100)")
-    args = parser.parse_args()
-    binary = os.path.abspath(args.bin)
-    if not os.access(binary, os.X_OK):
-        print(f"error: {binary} is not an executable; build it with cargo build --release", file=sys.stderr)
-        return 2
-
+    args, binary = binary_argument(parser)
     ledger = Ledger()
     hooks = receiver(ledger)
     receiver_url = f"http://127.0.0.1:{hooks.server_address[1]}/crm-events"
     r = Results()
     incoming_secret, admin_token = new_secret(), secrets.token_hex(16)
+    settings = {
+        "CRM_WEBHOOK_SECRET": incoming_secret,
+        "CRM_ADMIN_TOKEN": admin_token,
+        "CRM_DELIVERY_ALLOW_PRIVATE": "true",
+        "CRM_DELIVERY_RETRY_SCHEDULE": "0s,200ms,500ms,1s,2s",
+        "CRM_DELIVERY_TIMEOUT": "5s",
+    }
     with tempfile.TemporaryDirectory(prefix="crm-receiver.") as workdir:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
-        env.update(
-            CRM_BIND=f"127.0.0.1:{port}",
-            CRM_DATABASE_URL=f"sqlite://{workdir}/crm.db",
-            CRM_WEBHOOK_SECRET=incoming_secret,
-            CRM_ADMIN_TOKEN=admin_token,
-            CRM_RATE_LIMIT_PER_MINUTE="0",
-            CRM_DELIVERY_ALLOW_PRIVATE="true",
-            CRM_DELIVERY_RETRY_SCHEDULE="0s,200ms,500ms,1s,2s",
-            CRM_DELIVERY_TIMEOUT="5s",
-            RUST_LOG=os.environ.get("RUST_LOG", "warn"),
-        )
-        log_path = os.path.join(workdir, "server.log")
-        with open(log_path, "wb") as log:
-            server = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            ready = False
-            while time.monotonic() < deadline and server.poll() is None:
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                        ready = resp.status == 200
-                except OSError:
-                    pass
-                if ready:
-                    break
-                time.sleep(0.1)
-            if r.check(ready, f"server answers /healthz on {base}; receiver on {receiver_url}"):
-                run_checks(Crm(base, admin_token, incoming_secret), receiver_url, ledger, args.leads, r)
+            with crm_server(binary, workdir, settings) as server:
+                if r.check(server.ready, f"server answers /healthz on {server.base}; receiver on {receiver_url}"):
+                    run_checks(Crm(server.base, admin_token, incoming_secret), receiver_url, ledger, args.leads, r)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
             hooks.shutdown()
         if r.failed():
-            print("\nserver log (tail):\n" + open(log_path, errors="replace").read()[-3000:], file=sys.stderr)
-
-    total, failed = len(r.rows), r.failed()
-    print(f"\n{total - failed} passed, {failed} failed")
-    return 1 if failed else 0
+            print("\nserver log (tail):\n" + server.log_tail(), file=sys.stderr)
+    return r.summary()
 
 
 if __name__ == "__main__":
