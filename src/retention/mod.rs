@@ -1,14 +1,15 @@
 //! Retention (design §6, §10): keeps the database bounded. Owns two background tasks of the
 //! application — `log_retention` deletes webhook log rows older than `CRM_LOG_RETENTION`, then
-//! the traffic rollups of the minutes before that; `outbox_retention` deletes outgoing
-//! deliveries that finished more than `CRM_OUTBOX_RETENTION` ago with their attempts, then the
-//! outbox events no delivery names any more — their settings, and the counter
+//! the traffic rollups of the minutes before that; `outbox_retention` walks the outbox once,
+//! deleting outgoing deliveries that finished more than `CRM_OUTBOX_RETENTION` ago with their
+//! attempts, and then the events no delivery names any more — their settings, and the counter
 //! `crm_retention_purged_rows_total{table}`.
 //!
 //! Rows go in small batches ([`BATCH_ROWS`] per transaction), each followed by a pause
 //! [`PAUSE_FACTOR`] times as long as the batch took, so a purge of millions of rows takes about
 //! a tenth of the write path's time and ingest goes on beside it. A run goes on until nothing
-//! older than its cutoff is left, and stops between two batches when the service shuts down.
+//! older than its cutoff is left, and stops between two batches when the service shuts down;
+//! the next run starts the walk over, so what a stopped run left goes then.
 //! Rows something still needs are kept whatever their age (see [`store`]). Freed pages are
 //! reused by new rows (SQLite's free list, PostgreSQL's free space map), so the database stops
 //! growing once the retention holds; `docs/decisions.md` says why no `VACUUM` runs.
@@ -53,7 +54,7 @@ pub fn start(tasks: &Tasks, db: &Db, config: RetentionConfig) {
     if !config.outbox.is_zero() {
         tasks.spawn_periodic("outbox_retention", config.every, move || {
             let purger = purger.clone();
-            async move { purger.run(&[Step::Deliveries, Step::Events], config.outbox).await }
+            async move { purger.run(&[Step::Outbox], config.outbox).await }
         });
     }
 }
@@ -63,15 +64,14 @@ pub fn start(tasks: &Tasks, db: &Db, config: RetentionConfig) {
 enum Step {
     Logs,
     Rollups,
-    Deliveries,
-    Events,
+    Outbox,
 }
 
 impl Step {
     fn first(self) -> Cursor {
         match self {
             Step::Logs | Step::Rollups => Cursor::CreatedAt(String::new()),
-            Step::Deliveries | Step::Events => Cursor::Id(0),
+            Step::Outbox => Cursor::Id(0),
         }
     }
 
@@ -79,8 +79,7 @@ impl Step {
         match (self, at) {
             (Step::Logs, Cursor::CreatedAt(from)) => store::logs(conn, engine, cutoff, &from, BATCH_ROWS).await,
             (Step::Rollups, Cursor::CreatedAt(from)) => store::rollups(conn, cutoff, &from, BATCH_ROWS).await,
-            (Step::Deliveries, Cursor::Id(after)) => store::deliveries(conn, after, cutoff, BATCH_ROWS).await,
-            (Step::Events, Cursor::Id(after)) => store::events(conn, after, cutoff, BATCH_ROWS).await,
+            (Step::Outbox, Cursor::Id(after)) => store::outbox(conn, engine, cutoff, after, BATCH_ROWS).await,
             (step, at) => unreachable!("{step:?} does not walk by {at:?}"),
         }
     }

@@ -1,9 +1,9 @@
 //! The purge statements: each call deletes one small batch in one transaction and says where the
 //! next batch starts. One body of SQL for both engines; PostgreSQL adds `SKIP LOCKED` where
-//! instances sharing the database could pick the same log rows.
+//! instances sharing the database could pick the same rows.
 
 use crate::args;
-use crate::db::{DbError, Engine, WriteConn};
+use crate::db::{DbError, Engine, Value, WriteConn};
 
 /// What one batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -127,45 +127,47 @@ async fn window(
     Ok((last, seen >= limit && young == 0))
 }
 
-/// Deletes, among the next `limit` deliveries after id `after`, those that finished (delivered,
-/// dead or cancelled) before `cutoff`, and their attempts. A dead delivery's `next_attempt_at` is
-/// the time it died, a delivered one's the time it was delivered.
-pub async fn deliveries(conn: &mut WriteConn, after: i64, cutoff: &str, limit: i64) -> Result<Purged, DbError> {
-    let mut change = conn.begin().await?;
-    let (last, more) = window(&mut change, "webhook_deliveries", after, cutoff, limit).await?;
-    let Some(last) = last else {
-        change.commit().await?;
-        return Ok(Purged::default());
-    };
-    let deliveries = change
-        .execute(
-            "delete from webhook_deliveries where id > $1 and id <= $2 and status <> 'pending' \
-             and next_attempt_at < $3",
-            args![after, last, cutoff],
-        )
-        .await?;
-    let attempts = change
-        .execute(
-            "delete from delivery_attempts where delivery_id > $1 and delivery_id <= $2 \
-             and not exists (select 1 from webhook_deliveries d where d.id = delivery_attempts.delivery_id)",
-            args![after, last],
-        )
-        .await?;
-    change.commit().await?;
-    Ok(Purged {
-        rows: vec![("webhook_deliveries", deliveries), ("delivery_attempts", attempts)],
-        next: more.then_some(Cursor::Id(last)),
-    })
-}
-
-/// Deletes, among the next `limit` outbox events after id `after`, those created before `cutoff`
-/// that no delivery names any more (events without a subscription never had one).
-pub async fn events(conn: &mut WriteConn, after: i64, cutoff: &str, limit: i64) -> Result<Purged, DbError> {
+/// One batch of the outbox walk, over the next `limit` outbox events after id `after`: first
+/// the deliveries of those events that finished (delivered, dead or cancelled) before `cutoff`,
+/// at most `limit` of them, each with its attempts; then the events of the window created before
+/// `cutoff` that no delivery names any more (events without a subscription never had one). One
+/// transaction, so a delivery never outlives its event nor an attempt its delivery, whenever the
+/// walk stops. A window with more finished deliveries than `limit` is walked again (its events
+/// go with the last of them). A dead delivery's `next_attempt_at` is the time it died, a delivered
+/// one's the time it was delivered; a delivery is never older than its event, so the first young
+/// event ends the walk.
+pub async fn outbox(
+    conn: &mut WriteConn,
+    engine: Engine,
+    cutoff: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Purged, DbError> {
+    let lock = if engine == Engine::Postgres { " for update skip locked" } else { "" };
     let mut change = conn.begin().await?;
     let (last, more) = window(&mut change, "outbox_events", after, cutoff, limit).await?;
     let Some(last) = last else {
         change.commit().await?;
         return Ok(Purged::default());
+    };
+    let finished = change
+        .fetch_all(
+            &format!(
+                "delete from webhook_deliveries where id in (\
+                 select id from webhook_deliveries where event_id > $1 and event_id <= $2 and status <> 'pending' \
+                 and next_attempt_at < $3 order by id limit $4{lock}) returning id"
+            ),
+            args![after, last, cutoff, limit],
+        )
+        .await?;
+    let deliveries: Vec<Value> =
+        finished.iter().map(|row| row.get::<i64>(0).map(Value::from)).collect::<Result<_, _>>()?;
+    let gone = deliveries.len();
+    let attempts = if deliveries.is_empty() {
+        0
+    } else {
+        let list = (1..=gone).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        change.execute(&format!("delete from delivery_attempts where delivery_id in ({list})"), deliveries).await?
     };
     let events = change
         .execute(
@@ -175,5 +177,9 @@ pub async fn events(conn: &mut WriteConn, after: i64, cutoff: &str, limit: i64) 
         )
         .await?;
     change.commit().await?;
-    Ok(Purged { rows: vec![("outbox_events", events)], next: more.then_some(Cursor::Id(last)) })
+    let next = if gone as i64 >= limit { Some(after) } else { more.then_some(last) };
+    Ok(Purged {
+        rows: vec![("webhook_deliveries", gone as u64), ("delivery_attempts", attempts), ("outbox_events", events)],
+        next: next.map(Cursor::Id),
+    })
 }

@@ -26,6 +26,7 @@ mod records;
 mod replay;
 mod retention;
 mod retention_batches;
+mod retention_shutdown;
 mod spec_examples;
 mod stats_pipeline;
 mod stats_traffic;

@@ -1,7 +1,7 @@
 //! Retention's batches: each deletes at most its limit and says where the next one starts; on
 //! SQLite the pages freed by a purge are reused, so the file stops growing once retention holds.
 
-use crm_webhooks::db::{Db, DbError, WriteConn};
+use crm_webhooks::db::{Db, DbError, Engine as DbEngine, WriteConn};
 use crm_webhooks::retention::store::{self, Cursor, Purged};
 use crm_webhooks::Config;
 use futures_util::future::BoxFuture;
@@ -17,34 +17,52 @@ async fn database(engine: Engine) -> Option<(Db, TestDatabase)> {
     Some((db, database))
 }
 
-type Batch = for<'c> fn(&'c mut WriteConn, Cursor, String) -> BoxFuture<'c, Result<Purged, DbError>>;
+type Batch = for<'c> fn(&'c mut WriteConn, DbEngine, Cursor, String) -> BoxFuture<'c, Result<Purged, DbError>>;
 
 async fn batch(db: &Db, run: Batch, at: Cursor) -> Purged {
-    let cutoff = days_ago(30);
-    db.write(move |conn| Box::pin(async move { Ok(run(conn, at, cutoff).await?) })).await.unwrap()
+    let (engine, cutoff) = (db.engine(), days_ago(30));
+    db.write(move |conn| Box::pin(async move { Ok(run(conn, engine, at, cutoff).await?) })).await.unwrap()
 }
 
-fn logs_of(engine: crm_webhooks::db::Engine) -> Batch {
-    match engine {
-        crm_webhooks::db::Engine::Sqlite => |conn, at, cutoff| {
-            Box::pin(async move {
-                let Cursor::CreatedAt(from) = at else { unreachable!() };
-                store::logs(conn, crm_webhooks::db::Engine::Sqlite, &cutoff, &from, 10).await
-            })
-        },
-        crm_webhooks::db::Engine::Postgres => |conn, at, cutoff| {
-            Box::pin(async move {
-                let Cursor::CreatedAt(from) = at else { unreachable!() };
-                store::logs(conn, crm_webhooks::db::Engine::Postgres, &cutoff, &from, 10).await
-            })
-        },
-    }
+/// A batch of at most 10 log rows.
+fn logs(conn: &mut WriteConn, engine: DbEngine, at: Cursor, cutoff: String) -> BoxFuture<'_, Result<Purged, DbError>> {
+    Box::pin(async move {
+        let Cursor::CreatedAt(from) = at else { unreachable!("logs are walked by time") };
+        store::logs(conn, engine, &cutoff, &from, 10).await
+    })
 }
 
-fn by_id(at: Cursor) -> i64 {
-    match at {
-        Cursor::Id(id) => id,
-        Cursor::CreatedAt(_) => unreachable!("walked by id"),
+/// A batch of at most 10 traffic rollup rows.
+fn rollups(conn: &mut WriteConn, _: DbEngine, at: Cursor, cutoff: String) -> BoxFuture<'_, Result<Purged, DbError>> {
+    Box::pin(async move {
+        let Cursor::CreatedAt(from) = at else { unreachable!("rollups are walked by minute") };
+        store::rollups(conn, &cutoff, &from, 10).await
+    })
+}
+
+/// A batch of the outbox walk over a window of 10 events.
+fn outbox(
+    conn: &mut WriteConn,
+    engine: DbEngine,
+    at: Cursor,
+    cutoff: String,
+) -> BoxFuture<'_, Result<Purged, DbError>> {
+    Box::pin(async move {
+        let Cursor::Id(after) = at else { unreachable!("the outbox is walked by id") };
+        store::outbox(conn, engine, &cutoff, after, 10).await
+    })
+}
+
+/// Batches from `start` until one says the run is over: the rows each batch deleted, by table.
+async fn walk(db: &Db, run: Batch, start: Cursor) -> Vec<Vec<u64>> {
+    let (mut at, mut sizes) = (start, Vec::new());
+    loop {
+        let purged = batch(db, run, at).await;
+        sizes.push(purged.rows.iter().map(|(_, rows)| *rows).collect());
+        match purged.next {
+            Some(next) => at = next,
+            None => return sizes,
+        }
     }
 }
 
@@ -84,49 +102,63 @@ async fn a_batch_deletes_at_most_its_limit(engine: Engine) {
     }
     // Logs: oldest first, 10 at a time, each batch resuming where the previous one stopped.
     fold_all(&db).await;
-    let logs = logs_of(db.engine());
-    let mut at = Cursor::CreatedAt(String::new());
-    let mut sizes = Vec::new();
-    loop {
-        let purged = batch(&db, logs, at).await;
-        sizes.push(purged.rows[0].1);
-        match purged.next {
-            Some(next) => at = next,
-            None => break,
-        }
-    }
     // 25 seeded + 12 delivered attempts' log rows are older than 30 days.
-    assert_eq!(sizes, vec![10, 10, 10, 7]);
+    assert_eq!(walk(&db, logs, Cursor::CreatedAt(String::new())).await, vec![vec![10], vec![10], vec![10], vec![7]]);
     assert_eq!(count(&db, "select count(*) from webhook_logs").await, 3);
 
-    // Deliveries: a window of 10 ids, then the 2 left; attempts go with them.
-    let deliveries: Batch =
-        |conn, at, cutoff| Box::pin(async move { store::deliveries(conn, by_id(at), &cutoff, 10).await });
-    let first = batch(&db, deliveries, Cursor::Id(0)).await;
-    assert_eq!(first.rows, vec![("webhook_deliveries", 10), ("delivery_attempts", 10)]);
-    let second = batch(&db, deliveries, first.next.expect("a full window goes on")).await;
-    assert_eq!(second.rows, vec![("webhook_deliveries", 2), ("delivery_attempts", 2)]);
-    assert_eq!(second.next, None);
-
-    // Events in id order: 25 old, 3 young, then the 12 old ones whose deliveries just went. A
-    // window's old events go; the window holding a young one ends the run.
-    let events: Batch = |conn, at, cutoff| Box::pin(async move { store::events(conn, by_id(at), &cutoff, 10).await });
-    let mut at = Cursor::Id(0);
-    let mut sizes = Vec::new();
-    loop {
-        let purged = batch(&db, events, at).await;
-        sizes.push(purged.rows[0].1);
-        match purged.next {
-            Some(next) => at = next,
-            None => break,
-        }
-    }
-    assert_eq!(sizes, vec![10, 10, 7]);
+    // The outbox in event id order: 25 old events, 3 young ones, then 12 old ones each with a
+    // delivery that finished long ago. A window's finished deliveries go with their attempts, then
+    // its old events that no delivery names; the window holding a young event ends the run.
+    assert_eq!(walk(&db, outbox, Cursor::Id(0)).await, vec![vec![0, 0, 10], vec![0, 0, 10], vec![2, 2, 7]]);
     assert_eq!(count(&db, "select count(*) from outbox_events").await, 13);
-    // The next run starts over and gets one window further.
-    let next_run = batch(&db, events, Cursor::Id(0)).await;
-    assert_eq!((next_run.rows, next_run.next), (vec![("outbox_events", 7)], None));
-    assert_eq!(count(&db, "select count(*) from outbox_events").await, 6);
+    // Each next run starts over and gets one window further.
+    assert_eq!(walk(&db, outbox, Cursor::Id(0)).await, vec![vec![7, 7, 7]]);
+    assert_eq!(walk(&db, outbox, Cursor::Id(0)).await, vec![vec![3, 3, 3]]);
+    assert_eq!(count(&db, "select count(*) from outbox_events").await, 3);
+    assert_eq!(count(&db, "select count(*) from webhook_deliveries").await, 0);
+    assert_eq!(count(&db, "select count(*) from delivery_attempts").await, 0);
+    db.close().await;
+}
+
+/// An outbox event of 40 days ago with `finished` deliveries delivered 40 days ago and one still
+/// pending, each with an attempt.
+async fn fanned_out_event(db: &Db, finished: usize) {
+    let event_id = event(db, 40).await;
+    let old = days_ago(40);
+    db.write(move |conn| {
+        Box::pin(async move {
+            for n in 0..=finished {
+                let status = if n < finished { "delivered" } else { "pending" };
+                let delivery = conn
+                    .fetch_one(
+                        "insert into webhook_deliveries (subscription_id, event_id, event_type, status, attempts, \
+                         next_attempt_at, created_at) values ($1, $2, 'lead.created', $3, 1, $4, $4) returning id",
+                        crm_webhooks::args![n as i64 + 1, event_id, status, old.clone()],
+                    )
+                    .await?
+                    .get::<i64>(0)?;
+                conn.execute(
+                    "insert into delivery_attempts (delivery_id, attempt, started_at, duration_ms) values ($1, 1, $2, 2.5)",
+                    crm_webhooks::args![delivery, old.clone()],
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+async fn an_event_with_more_finished_deliveries_than_a_batch_is_walked_again(engine: Engine) {
+    let Some((db, _guard)) = database(engine).await else { return };
+    fanned_out_event(&db, 12).await;
+    // Ten deliveries, then the same window again for the other two; the pending one keeps its event.
+    assert_eq!(walk(&db, outbox, Cursor::Id(0)).await, vec![vec![10, 10, 0], vec![2, 2, 0]]);
+    assert_eq!(count(&db, "select count(*) from webhook_deliveries where status = 'pending'").await, 1);
+    assert_eq!(count(&db, "select count(*) from webhook_deliveries").await, 1);
+    assert_eq!(count(&db, "select count(*) from delivery_attempts").await, 1);
+    assert_eq!(count(&db, "select count(*) from outbox_events").await, 1);
     db.close().await;
 }
 
@@ -150,7 +182,7 @@ async fn old_row_with_id(db: &Db, id: i64) {
 }
 
 async fn purge_logs(db: &Db) -> u64 {
-    batch(db, logs_of(db.engine()), Cursor::CreatedAt(String::new())).await.rows[0].1
+    batch(db, logs, Cursor::CreatedAt(String::new())).await.rows[0].1
 }
 
 async fn rows_the_traffic_rollup_has_not_counted_stay(engine: Engine) {
@@ -184,12 +216,6 @@ async fn rollups_go_in_batches_oldest_first_up_to_the_cutoff_minute(engine: Engi
     }
     fold_all(&db).await;
     let young = count(&db, "select count(*) from traffic_minutes").await - 25;
-    let rollups: Batch = |conn, at, cutoff| {
-        Box::pin(async move {
-            let Cursor::CreatedAt(from) = at else { unreachable!() };
-            store::rollups(conn, &cutoff, &from, 10).await
-        })
-    };
     let mut at = Cursor::CreatedAt(String::new());
     let mut sizes = Vec::new();
     let mut minutes = Vec::new();
@@ -215,6 +241,7 @@ async fn rollups_go_in_batches_oldest_first_up_to_the_cutoff_minute(engine: Engi
 
 on_both_engines!(
     a_batch_deletes_at_most_its_limit,
+    an_event_with_more_finished_deliveries_than_a_batch_is_walked_again,
     rows_the_traffic_rollup_has_not_counted_stay,
     rollups_go_in_batches_oldest_first_up_to_the_cutoff_minute,
 );
@@ -249,11 +276,7 @@ async fn sqlite_reuses_the_pages_a_purge_freed() {
     fill(40).await;
     let full = pages().await;
     fold_all(&db).await;
-    let logs = logs_of(db.engine());
-    let mut at = Cursor::CreatedAt(String::new());
-    while let Some(next) = batch(&db, logs, at).await.next {
-        at = next;
-    }
+    walk(&db, logs, Cursor::CreatedAt(String::new())).await;
     assert_eq!(count(&db, "select count(*) from webhook_logs").await, 0);
     assert!(count(&db, "select freelist_count from pragma_freelist_count()").await > 0);
     fill(1).await;
