@@ -11,6 +11,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 LUA=$BENCH/wrk.lua
+# shellcheck source=bench/nginx_receiver.sh
+source "$BENCH/nginx_receiver.sh"
 BIN=${BENCH_BIN:-$ROOT/target/release/crm-webhooks}  # BENCH_BIN: another build, e.g. an earlier commit's
 
 # ---------------------------------------------------------------------------------------------
@@ -42,7 +44,6 @@ TMP=""
 SERVER_PID=""
 SAMPLER_PID=""
 PG_DB=""
-RECEIVER_PID=""
 FAILURES=0          # hard check failures: lost writes, count mismatch, unclean exit, …
 declare -a REPORT=()
 
@@ -84,11 +85,7 @@ cleanup() {
     psql_admin -c "drop database if exists $PG_DB with (force)" >/dev/null 2>&1
     PG_DB=""
   fi
-  if [[ -n $RECEIVER_PID ]]; then
-    kill -TERM "$RECEIVER_PID" 2>/dev/null
-    wait "$RECEIVER_PID" 2>/dev/null
-    RECEIVER_PID=""
-  fi
+  nginx_receiver_stop
   if [[ -n $TMP && -d $TMP ]]; then
     if [[ $KEEP_TMP == 1 ]]; then
       log "kept $TMP"
@@ -259,46 +256,8 @@ inquiry_json() {
     "$n" "$n" "$n" "$n"
 }
 
-# The receiver of the subscribed run: nginx on a free loopback port, answering 200 to everything
-# (`return 200`, no access log), one worker, run as the current user with its files in the work dir.
-start_receiver() {
-  [[ -n $RECEIVER_PID ]] && return 0
-  local dir=$TMP/receiver
-  mkdir -p "$dir/tmp"
-  RECEIVER_PORT=$(free_port)
-  cat >"$dir/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $dir/tmp/body;
-  proxy_temp_path $dir/tmp/proxy;
-  fastcgi_temp_path $dir/tmp/fastcgi;
-  uwsgi_temp_path $dir/tmp/uwsgi;
-  scgi_temp_path $dir/tmp/scgi;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$RECEIVER_PORT;
-    location / { return 200 "ok\n"; }
-  }
-}
-CONF
-  nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" &
-  RECEIVER_PID=$!
-  local i
-  for i in $(seq 1 50); do
-    if curl -fsS -o /dev/null -X POST --data x "http://127.0.0.1:$RECEIVER_PORT/hook" 2>/dev/null; then
-      log "receiver (nginx) pid $RECEIVER_PID on 127.0.0.1:$RECEIVER_PORT answers 200"
-      return 0
-    fi
-    sleep 0.1
-  done
-  cat "$dir/error.log" >&2 || true
-  die "the receiver (nginx) did not start"
-}
+# The receiver of the subscribed run: nginx answering 200 (bench/nginx_receiver.sh).
+start_receiver() { nginx_receiver_start "$TMP/receiver"; }
 
 # The create runs' bodies: BODIES_N copies of docs/examples/new_lead.request.json (every field of
 # the API document's example), each with its own e-mail and phone, signed (bench/lead_bodies.py).
@@ -712,7 +671,7 @@ run_engine() {
   start_receiver
   local sub_id
   out=$(curl -sS -X POST "$BASE$API/subscriptions" -H "Authorization: Bearer $ADMIN_TOKEN" \
-    -H 'Content-Type: application/json' -d "{\"url\":\"http://127.0.0.1:$RECEIVER_PORT/hook\",\"description\":\"bench\"}")
+    -H 'Content-Type: application/json' -d "{\"url\":\"$RECEIVER_URL\",\"description\":\"bench\"}")
   sub_id=$(json_id id "$out")
   [[ -n $sub_id ]] || die "could not create the subscription: $out"
   ENTITY_SQL="select count(*) from leads" PRE_MEASURE=snapshot_before POST_MEASURE=delivered_during_run \
