@@ -19,6 +19,7 @@ mod outgoing;
 mod outgoing_backlog;
 mod outgoing_events;
 mod outgoing_input;
+mod outgoing_queue;
 mod pipeline_rules;
 mod reading;
 mod receiver;
