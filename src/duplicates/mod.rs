@@ -40,7 +40,8 @@ pub fn normalise_phone(phone: &str) -> Option<String> {
     Some(phone.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|p| !p.is_empty())
 }
 
-fn table(entity: EntityType) -> &'static str {
+/// The table of a kind of record.
+pub fn table(entity: EntityType) -> &'static str {
     match entity {
         EntityType::PreLead => "pre_leads",
         EntityType::Lead => "leads",

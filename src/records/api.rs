@@ -74,7 +74,7 @@ pub fn path_id(raw: &str) -> Result<i64, AppError> {
 
 async fn list<R: Record>(state: &AppState, entity: EntityType, raw: Option<String>) -> Result<Json<Page<R>>, AppError> {
     let query = list::parse(entity, raw.as_deref())?;
-    Ok(Json(list::page(&mut state.db.reader(), query, state.config.settle_window).await?))
+    Ok(Json(list::page(&mut state.db.reader(), state.db.engine(), query, state.config.settle_window).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/pre-leads", tag = "records",

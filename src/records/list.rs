@@ -1,14 +1,16 @@
 //! Lists of pre-leads, leads and customers: the filters of design §8 checked into SQL, keyset
 //! paging newest first (`id` descending), and `sort=updated_at` for syncing integrations (oldest
 //! change first, resuming after the last change answered, answering only changes older than the
-//! settle window so that one committing late is not skipped).
+//! settle window so that one committing late is not skipped). Filters an index answers reach
+//! their rows as [`super::driver`] decides.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::driver::{self, IdSource};
 use super::Record;
-use crate::db::{Fetch, Value};
+use crate::db::{Engine, Fetch, Value};
 use crate::domain::values::{Priority, Source};
 use crate::domain::{time, EntityType};
 use crate::http::error::AppError;
@@ -66,6 +68,8 @@ pub struct ListQuery {
     cursor: Option<String>,
     conditions: Vec<String>,
     args: Vec<Value>,
+    /// Filters an index answers (see [`driver`]).
+    sources: Vec<IdSource>,
 }
 
 impl ListQuery {
@@ -118,7 +122,9 @@ pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppErro
         cursor: None,
         conditions: Vec::new(),
         args: Vec::new(),
+        sources: Vec::new(),
     };
+    let table = crate::duplicates::table(entity);
     for (name, value) in query::pairs(raw)? {
         if !known.contains(&name.as_str()) {
             return Err(query::unknown(&name, known));
@@ -151,64 +157,86 @@ pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppErro
             "has_duplicates" => {
                 let wanted = query::flag("has_duplicates", &value)?;
                 let kind = entity.as_str();
-                let not = if wanted { "" } else { "not " };
-                query.conditions.push(format!(
-                    "{not}exists (select 1 from possible_duplicates d where d.entity_type = '{kind}' and d.entity_id = r.id)"
-                ));
+                let exists = format!(
+                    "exists (select 1 from possible_duplicates d where d.entity_type = '{kind}' and d.entity_id = r.id)"
+                );
+                if wanted {
+                    let ids = format!("select entity_id as id from possible_duplicates where entity_type = '{kind}'");
+                    query.sources.push(IdSource::new(vec![ids], exists, Vec::new()));
+                } else {
+                    query.conditions.push(format!("not {exists}"));
+                }
             }
             "created_since" => {
                 let at = query::instant("created_since", &value)?;
-                query.push(|n| format!("r.created_at >= ${n}"), at.into());
+                query.sources.push(created(table, ">=", at));
             }
             "created_until" => {
                 let at = query::instant("created_until", &value)?;
-                query.push(|n| format!("r.created_at < ${n}"), at.into());
+                query.sources.push(created(table, "<", at));
             }
             "updated_since" => {
                 let at = query::instant("updated_since", &value)?;
                 query.push(|n| format!("r.updated_at >= ${n}"), at.into());
             }
-            "q" => q_condition(&mut query, &value)?,
+            "q" => query.sources.push(q_source(table, &value)?),
             _ => unreachable!("every known parameter is matched"),
         }
     }
     Ok(query)
 }
 
+/// A creation-time bound (`op` is `>=` or `<`), read through the index of `(created_at, id)`.
+fn created(table: &str, op: &str, at: String) -> IdSource {
+    let ids = format!("select id from {table} where created_at {op} ?1");
+    IdSource::new(vec![ids], format!("r.created_at || '' {op} ?1"), vec![at.into()])
+}
+
 /// `q`: a prefix of the e-mail, the last name or the company name (case-insensitive), or of the
 /// phone's digits when `q` looks like a phone number. Each is a range of an index (see
 /// [`successor`]), so wildcards and quotes are plain characters.
-fn q_condition(query: &mut ListQuery, value: &str) -> Result<(), AppError> {
+fn q_source(table: &str, value: &str) -> Result<IdSource, AppError> {
     let text = value.trim().to_lowercase();
     if text.is_empty() {
         return Err(AppError::invalid_field("q", "q must not be blank"));
     }
-    let mut parts = Vec::new();
-    let columns = ["r.email_norm", "r.last_name_lower", "r.company_name_lower"];
-    prefix_ranges(query, &columns, &text, &mut parts);
+    let mut ranges = Vec::new();
+    let mut args = Vec::new();
+    prefix_ranges(&["email_norm", "last_name_lower", "company_name_lower"], &text, &mut ranges, &mut args);
     let phone_like =
         text.chars().any(|c| c.is_ascii_digit()) && text.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if phone_like {
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-        prefix_ranges(query, &["r.phone_norm"], &digits, &mut parts);
+        prefix_ranges(&["phone_norm"], &digits, &mut ranges, &mut args);
     }
-    query.conditions.push(format!("({})", parts.join(" or ")));
-    Ok(())
+    let branches =
+        ranges.iter().map(|(column, range)| format!("select id from {table} where {}", range(column))).collect();
+    let walk: Vec<String> = ranges.iter().map(|(column, range)| range(&format!("r.{column} || ''"))).collect();
+    Ok(IdSource::new(branches, format!("({})", walk.join(" or ")), args))
 }
 
-/// `column` starts with `prefix`, for each column, as index ranges.
-fn prefix_ranges(query: &mut ListQuery, columns: &[&str], prefix: &str, parts: &mut Vec<String>) {
-    query.args.push(prefix.into());
-    let low = query.args.len();
+type Range = Box<dyn Fn(&str) -> String + Send + Sync>;
+
+/// `column` starts with `prefix`, for each column: the column and the range written on any
+/// expression of it, with `?n` arguments added to `args`.
+fn prefix_ranges(
+    columns: &[&'static str],
+    prefix: &str,
+    ranges: &mut Vec<(&'static str, Range)>,
+    args: &mut Vec<Value>,
+) {
+    args.push(prefix.into());
+    let low = args.len();
     let high = successor(prefix).map(|above| {
-        query.args.push(above.into());
-        query.args.len()
+        args.push(above.into());
+        args.len()
     });
     for column in columns {
-        parts.push(match high {
-            Some(high) => format!("({column} >= ${low} and {column} < ${high})"),
-            None => format!("{column} >= ${low}"),
-        });
+        let range: Range = match high {
+            Some(high) => Box::new(move |on: &str| format!("({on} >= ?{low} and {on} < ?{high})")),
+            None => Box::new(move |on: &str| format!("{on} >= ?{low}")),
+        };
+        ranges.push((*column, range));
     }
 }
 
@@ -224,6 +252,7 @@ pub struct Page<T> {
 /// One page of `R` for `query`. `settle` holds back changes younger than it in sync order.
 pub async fn page<R: Record>(
     conn: &mut (impl Fetch + ?Sized),
+    engine: Engine,
     mut query: ListQuery,
     settle: Duration,
 ) -> Result<Page<R>, AppError> {
@@ -232,6 +261,25 @@ pub async fn page<R: Record>(
         Some(text) => Some(Cursor::decode(text, order, if query.by_update { 2 } else { 1 })?),
         None => None,
     };
+    let sources = std::mem::take(&mut query.sources);
+    let driver = driver::sparsest(conn, &sources).await?;
+    for (i, source) in sources.iter().enumerate() {
+        if Some(i) != driver {
+            let condition = source.walk(&mut query.args);
+            query.conditions.push(condition);
+        }
+    }
+    if let Some(source) = driver.map(|i| &sources[i]) {
+        // Nothing else narrows a newest-first page: its ids are the newest matches alone.
+        let alone = query.conditions.is_empty() && !query.by_update;
+        let newest = match (&cursor, alone) {
+            (_, false) => None,
+            (Some(cursor), true) => Some((Some(cursor.id(0)?), query.limit + 1)),
+            (None, true) => Some((None, query.limit + 1)),
+        };
+        let condition = source.among(engine, newest, &mut query.args);
+        query.conditions.push(condition);
+    }
     if query.by_update {
         let settled = time::format(chrono::Utc::now() - settle);
         query.push(|n| format!("r.updated_at < ${n}"), settled.into());

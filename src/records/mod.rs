@@ -13,6 +13,7 @@
 pub mod api;
 pub mod children;
 mod customer;
+mod driver;
 mod lead;
 pub mod list;
 mod pre_lead;

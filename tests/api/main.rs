@@ -13,6 +13,7 @@ mod group_commit;
 mod hostile;
 mod idempotency;
 mod input_refusals;
+mod list_paths;
 mod logs;
 mod ops;
 mod outgoing;

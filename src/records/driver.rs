@@ -1,0 +1,148 @@
+//! How a list page reaches its rows at any size. Most filters (status, source, owner, discarded)
+//! match a fair share of the records, so walking the records newest first and keeping the ones
+//! that match fills a page after a few hundred rows. A filter that an index answers — a `q`
+//! prefix, a creation-time bound, `has_duplicates=true` — may match only a few records, or only
+//! old ones, and then that walk reads the whole table; yet when it matches a large share, reading
+//! every match through the index and sorting them costs as much. So such a filter is an
+//! [`IdSource`]: its matches are first counted through its index, up to [`SPARSE_BELOW`] entries
+//! (a few milliseconds at most). Below that, the page is read from the ids the index gives
+//! (only the newest `limit + 1` of them when nothing else narrows the page); otherwise the page
+//! walks, with the filter written so that no index is used for it (`column || ''`), which keeps
+//! both planners — SQLite without statistics, PostgreSQL with a generic plan of a prepared
+//! statement — from reading a large index range for it.
+
+use crate::db::{DbError, Engine, Fetch, Value};
+
+/// Matches counted through the index before a page is read: fewer than this and the page is read
+/// from those ids. The walk past a filter matching at least this many of a million rows reads
+/// about `limit × 1,000,000 / SPARSE_BELOW` rows when the matches are spread out.
+pub const SPARSE_BELOW: i64 = 20_000;
+
+/// A filter that an index answers. Its SQL numbers its own arguments `?1`, `?2` …; they are
+/// renumbered into the statement's `$n` when it is used.
+#[derive(Debug)]
+pub struct IdSource {
+    /// `select … as id from …` over an index each; their ids together are the matches (an id
+    /// may come more than once).
+    branches: Vec<String>,
+    /// The same test on the row `r`, with no index used for it.
+    walk: String,
+    args: Vec<Value>,
+}
+
+impl IdSource {
+    pub fn new(branches: Vec<String>, walk: String, args: Vec<Value>) -> Self {
+        IdSource { branches, walk, args }
+    }
+
+    /// The test on `r` for a walk, its arguments appended to `args`.
+    pub fn walk(&self, args: &mut Vec<Value>) -> String {
+        self.render(&self.walk, args)
+    }
+
+    /// `r.id` among the matches, its arguments appended to `args`. With `newest`, only the
+    /// newest `newest.1` matches below the id `newest.0` (if any) are taken: the whole page when
+    /// no other condition narrows it.
+    pub fn among(&self, engine: Engine, newest: Option<(Option<i64>, i64)>, args: &mut Vec<Value>) -> String {
+        let union = self.union(args, " union ");
+        let ids = match newest {
+            Some((below, limit)) => {
+                let below = match below {
+                    Some(id) => {
+                        args.push(id.into());
+                        format!(" where id < ${}", args.len())
+                    }
+                    None => String::new(),
+                };
+                format!("select distinct id from ({union}) s{below} order by id desc limit {limit}")
+            }
+            None => union,
+        };
+        match engine {
+            // An `in (subquery)` on PostgreSQL may be planned as a join that reads every record.
+            Engine::Postgres => format!("r.id = any(array({ids}))"),
+            Engine::Sqlite => format!("r.id in ({ids})"),
+        }
+    }
+
+    /// How many entries its index ranges hold, counted up to [`SPARSE_BELOW`].
+    pub async fn count(&self, conn: &mut (impl Fetch + ?Sized)) -> Result<i64, DbError> {
+        let mut args = Vec::new();
+        let union = self.union(&mut args, " union all ");
+        let sql = format!("select count(*) from ({union} limit {SPARSE_BELOW}) p");
+        let rows = conn.fetch_rows(&sql, args).await?;
+        rows.first().map(|row| row.get::<i64>(0)).transpose().map(Option::unwrap_or_default)
+    }
+
+    fn union(&self, args: &mut Vec<Value>, joiner: &str) -> String {
+        let base = args.len();
+        args.extend(self.args.iter().cloned());
+        let branches: Vec<String> = self.branches.iter().map(|b| renumber(b, base)).collect();
+        branches.join(joiner)
+    }
+
+    fn render(&self, sql: &str, args: &mut Vec<Value>) -> String {
+        let base = args.len();
+        args.extend(self.args.iter().cloned());
+        renumber(sql, base)
+    }
+}
+
+/// `?k` → `$(base + k)`.
+fn renumber(sql: &str, base: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '?' {
+            out.push(c);
+            continue;
+        }
+        let mut n = 0usize;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+            n = n * 10 + d as usize;
+            chars.next();
+        }
+        out.push_str(&format!("${}", base + n));
+    }
+    out
+}
+
+/// Of `sources`, the one whose matches are fewest, if they are fewer than [`SPARSE_BELOW`].
+pub async fn sparsest(conn: &mut (impl Fetch + ?Sized), sources: &[IdSource]) -> Result<Option<usize>, DbError> {
+    let mut best: Option<(usize, i64)> = None;
+    for (i, source) in sources.iter().enumerate() {
+        let count = source.count(conn).await?;
+        if count < SPARSE_BELOW && best.is_none_or(|(_, fewest)| count < fewest) {
+            best = Some((i, count));
+        }
+    }
+    Ok(best.map(|(i, _)| i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_arguments_are_renumbered_after_the_statement_s_own() {
+        assert_eq!(renumber("a >= ?1 and a < ?2", 3), "a >= $4 and a < $5");
+        assert_eq!(renumber("x = ?12", 0), "x = $12");
+        let source = IdSource::new(
+            vec!["select id from t where a >= ?1".into(), "select id from t where b >= ?1".into()],
+            "r.a || '' >= ?1".into(),
+            vec![Value::from("k")],
+        );
+        let mut args = vec![Value::from(1_i64)];
+        assert_eq!(source.walk(&mut args), "r.a || '' >= $2");
+        assert_eq!(
+            source.among(Engine::Postgres, Some((Some(9), 51)), &mut args),
+            "r.id = any(array(select distinct id from (select id from t where a >= $3 union select id from t where b \
+             >= $3) s where id < $4 order by id desc limit 51))"
+        );
+        assert_eq!(args.len(), 4);
+        assert_eq!(
+            source.among(Engine::Sqlite, None, &mut args),
+            "r.id in (select id from t where a >= $5 union select id from t where b >= $5)"
+        );
+    }
+}
