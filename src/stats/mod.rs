@@ -3,7 +3,8 @@
 //! module owns what they read, kept up so that neither scans a large table when asked:
 //! - the pipeline counts ([`deltas`]): `pipeline_counts` and `pipeline_deltas`, which triggers on
 //!   the record tables write in the transaction of each change, moved into the counts by the task
-//!   `pipeline_fold` (every second); the answer adds the deltas not yet moved, so it is exact;
+//!   `pipeline_fold` (every second); the answer adds the deltas not yet moved, so it is exact
+//!   (after a large fold, PostgreSQL's table of deltas is vacuumed at once, see [`deltas::vacuum`]);
 //! - the traffic rollups ([`rollup`]): `traffic_minutes`, folded from the webhook log in id order
 //!   by the task `traffic_rollup` (every second) and once more before a traffic answer, so a
 //!   webhook answered a moment ago is counted, with the fold's state (`traffic_rollup_state`,
@@ -60,11 +61,15 @@ pub fn start(tasks: &Tasks, db: Db) {
     tasks.spawn_periodic("pipeline_fold", FOLD_EVERY, move || {
         let db = pipeline_db.clone();
         async move {
+            let mut moved = 0;
             for _ in 0..BATCHES_PER_RUN {
                 if !deltas::pending(&mut db.reader()).await? {
                     break;
                 }
-                db.write(|conn| Box::pin(async move { Ok(deltas::fold(conn).await?) })).await?;
+                moved += db.write(|conn| Box::pin(async move { Ok(deltas::fold(conn).await?) })).await?;
+            }
+            if moved >= deltas::VACUUM_AFTER {
+                deltas::vacuum(&db).await?;
             }
             Ok(())
         }
