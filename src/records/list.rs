@@ -162,7 +162,7 @@ pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppErro
                 );
                 if wanted {
                     let ids = format!("select entity_id as id from possible_duplicates where entity_type = '{kind}'");
-                    query.sources.push(IdSource::new(vec![ids], exists, Vec::new()));
+                    query.sources.push(IdSource::new(vec![ids], exists.clone(), exists, Vec::new()));
                 } else {
                     query.conditions.push(format!("not {exists}"));
                 }
@@ -189,7 +189,7 @@ pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppErro
 /// A creation-time bound (`op` is `>=` or `<`), read through the index of `(created_at, id)`.
 fn created(table: &str, op: &str, at: String) -> IdSource {
     let ids = format!("select id from {table} where created_at {op} ?1");
-    IdSource::new(vec![ids], format!("r.created_at || '' {op} ?1"), vec![at.into()])
+    IdSource::new(vec![ids], format!("r.created_at || '' {op} ?1"), format!("r.created_at {op} ?1"), vec![at.into()])
 }
 
 /// `q`: a prefix of the e-mail, the last name or the company name (case-insensitive), or of the
@@ -212,7 +212,8 @@ fn q_source(table: &str, value: &str) -> Result<IdSource, AppError> {
     let branches =
         ranges.iter().map(|(column, range)| format!("select id from {table} where {}", range(column))).collect();
     let walk: Vec<String> = ranges.iter().map(|(column, range)| range(&format!("r.{column} || ''"))).collect();
-    Ok(IdSource::new(branches, format!("({})", walk.join(" or ")), args))
+    let plain: Vec<String> = ranges.iter().map(|(column, range)| range(&format!("r.{column}"))).collect();
+    Ok(IdSource::new(branches, format!("({})", walk.join(" or ")), format!("({})", plain.join(" or ")), args))
 }
 
 type Range = Box<dyn Fn(&str) -> String + Send + Sync>;
@@ -262,9 +263,12 @@ pub async fn page<R: Record>(
         None => None,
     };
     let sources = std::mem::take(&mut query.sources);
-    let driver = driver::sparsest(conn, &sources).await?;
+    let driver = driver::sparsest(conn, engine, &sources).await?;
     for (i, source) in sources.iter().enumerate() {
-        if Some(i) != driver {
+        if engine == Engine::Postgres {
+            let condition = source.plain(&mut query.args);
+            query.conditions.push(condition);
+        } else if Some(i) != driver {
             let condition = source.walk(&mut query.args);
             query.conditions.push(condition);
         }
@@ -277,7 +281,7 @@ pub async fn page<R: Record>(
             (Some(cursor), true) => Some((Some(cursor.id(0)?), query.limit + 1)),
             (None, true) => Some((None, query.limit + 1)),
         };
-        let condition = source.among(engine, newest, &mut query.args);
+        let condition = source.among(newest, &mut query.args);
         query.conditions.push(condition);
     }
     if query.by_update {
