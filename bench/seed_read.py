@@ -33,6 +33,8 @@ import subprocess
 import sys
 import time
 
+from seed_logs_sqlite import fmt  # the same fixed-width times, cached per second
+
 FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
          "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Karen",
          "Daniel", "Lisa", "Matthew", "Nancy", "Anthony", "Betty", "Mark", "Sandra", "Ahmed", "Ashley",
@@ -101,18 +103,6 @@ HISTORY_COLUMNS = ["entity_type", "entity_id", "old_status", "new_status", "rema
 DUPLICATE_COLUMNS = ["entity_type", "entity_id", "other_type", "other_id", "matched_on", "created_at"]
 MEMO_COLUMNS = ["entity_type", "entity_id", "title", "content", "memo_type", "raw_payload", "created_at"]
 DAY = 86400.0
-_second_cache = [None, ""]
-
-
-def fmt(ts):
-    """Fixed-width RFC 3339 UTC with microseconds, as the service writes times."""
-    sec = int(ts)
-    if _second_cache[0] != sec:
-        _second_cache[0] = sec
-        _second_cache[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-    return "%s.%06dZ" % (_second_cache[1], int((ts - sec) * 1e6))
-
-
 def fmt_free(ts):
     """fmt() without the cache (times out of order)."""
     sec = int(ts)
