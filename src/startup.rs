@@ -51,6 +51,7 @@ pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Appl
     metrics::describe(&metrics);
     let tasks = Tasks::new(metrics.clone());
     let db = Db::connect_with(&config, &tasks).await?;
+    crate::records::search::backfill(&db).await?;
     let limiter = new_limiter(config.rate_limit_per_minute);
     let signature_failures = new_limiter(config.signature_failures_per_minute);
     let outgoing = Outgoing::new(config.delivery.clone(), &metrics)?;
@@ -235,6 +236,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
     init_tracing(config.log_format);
     let db = Db::connect(&config).await?;
+    crate::records::search::backfill(&db).await?;
     db.close().await;
     tracing::info!("migrations applied");
     Ok(())

@@ -28,8 +28,10 @@ pub async fn create_from_lead(
     let row = conn
         .fetch_one(
             "insert into customers (customer_code, lead_id, first_name, last_name, email, phone, company_name, \
-         credit_limit_cents, payment_terms, notes, raw_payload, created_at, updated_at) \
-         select $1, id, first_name, last_name, email, phone, company_name, $2, $3, $4, $5, $6, $6 \
+         last_name_lower, company_name_lower, credit_limit_cents, payment_terms, notes, raw_payload, created_at, \
+         updated_at) \
+         select $1, id, first_name, last_name, email, phone, company_name, last_name_lower, company_name_lower, \
+         $2, $3, $4, $5, $6, $6 \
          from leads where id = $7 returning id",
             args![
                 code.clone(),

@@ -32,10 +32,15 @@ impl Columns {
         self
     }
 
+    /// The value set for `name`, if it is set.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        let index = self.names.iter().position(|n| *n == name)?;
+        Some(&self.values[index])
+    }
+
     /// The text set for `name`, if any.
     pub fn text(&self, name: &str) -> Option<&str> {
-        let index = self.names.iter().position(|n| *n == name)?;
-        match &self.values[index] {
+        match self.value(name)? {
             Value::Text(text) => text.as_deref(),
             _ => None,
         }

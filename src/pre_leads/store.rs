@@ -94,12 +94,12 @@ pub async fn convert(
     PRE_LEADS.refuse_conversion(id, &locked)?;
     let now = time::now();
     let priority = input.priority.unwrap_or(Priority::Medium);
-    let row = conn.fetch_one("insert into leads (pre_lead_id, first_name, last_name, email, phone, company_name, source, source_details, \
-         priority, product_interest, requirements, expected_value_cents, city, state, country, address_line1, \
+    let row = conn.fetch_one("insert into leads (pre_lead_id, first_name, last_name, email, phone, company_name, last_name_lower, \
+         company_name_lower, source, source_details, priority, product_interest, requirements, expected_value_cents, city, state, country, address_line1, \
          address_line2, zip_code, assigned_to, notes, lead_status, industry_id, region_id, office_timings, timezone, \
          received_from, raw_payload, created_at, updated_at) \
-         select id, first_name, last_name, email, phone, company_name, source, source_details, \
-         $1, product_interest, requirements, $2, city, state, country, address_line1, \
+         select id, first_name, last_name, email, phone, company_name, last_name_lower, company_name_lower, source, \
+         source_details, $1, product_interest, requirements, $2, city, state, country, address_line1, \
          address_line2, zip_code, $3, coalesce($4, notes), $5, industry_id, region_id, office_timings, timezone, \
          $6, $7, $8, $8 from pre_leads where id = $9 returning id", args![priority.as_str(), input.expected_value.map(|m| m.cents()), input.assigned_to, input.notes, "new", ctx.received_from.clone(), ctx.raw_payload.as_str(), now.clone(), id])
     .await

@@ -196,7 +196,7 @@ fn created(table: &str, op: &str, at: String) -> IdSource {
 /// phone's digits when `q` looks like a phone number. Each is a range of an index (see
 /// [`successor`]), so wildcards and quotes are plain characters.
 fn q_source(table: &str, value: &str) -> Result<IdSource, AppError> {
-    let text = value.trim().to_lowercase();
+    let text = super::search::search_key(value.trim());
     if text.is_empty() {
         return Err(AppError::invalid_field("q", "q must not be blank"));
     }

@@ -17,6 +17,7 @@ mod driver;
 mod lead;
 pub mod list;
 mod pre_lead;
+pub mod search;
 
 pub use customer::Customer;
 pub use lead::Lead;

@@ -97,6 +97,7 @@ impl Record {
             row.set("source", source.source.as_str()).set("source_details", source.details);
         }
         crate::duplicates::set_norms(&mut row);
+        crate::records::search::set_search_keys(&mut row);
         let id = row.insert(conn, self.table).await?;
         let created = StatusChange::new(self.entity, id, None, status, Some("Created".into()), ctx.event);
         super::record_status_change(conn, created).await?;
@@ -116,6 +117,7 @@ impl Record {
         ctx: &EventContext,
     ) -> Result<(), StoreError> {
         let locked = self.lock(conn, id).await?;
+        crate::records::search::set_search_keys(&mut row);
         row.set("raw_payload", ctx.raw_payload.as_str());
         match source {
             Some(Some(source)) => {

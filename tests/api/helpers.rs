@@ -140,6 +140,34 @@ where
     Some(app)
 }
 
+/// As [`spawn_app`], on a database an older build made: migrated by the migrations numbered
+/// below `version` only, with `seed` run on it, before the app (which applies the rest) starts.
+pub async fn spawn_app_upgraded(engine: Engine, version: i64, seed: &[&str]) -> Option<TestApp> {
+    let database = fresh_database(engine).await?;
+    let database_url = database.url.clone();
+    let folder = match engine {
+        Engine::Sqlite => "migrations/sqlite",
+        Engine::Postgres => "migrations/postgres",
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+    let mut older = sqlx::migrate::Migrator::new(path).await.expect("the migrations folder");
+    older.migrations = older.migrations.iter().filter(|m| m.version < version).cloned().collect::<Vec<_>>().into();
+    sqlx::any::install_default_drivers();
+    let url = match engine {
+        Engine::Sqlite => format!("{database_url}?mode=rwc"),
+        Engine::Postgres => database_url.clone(),
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    older.run_direct(&mut conn).await.expect("the older migrations");
+    for sql in seed {
+        sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+    }
+    let _ = conn.close().await;
+    let mut app = start(engine, database_url, |_| {}).await;
+    app._database = Some(database);
+    Some(app)
+}
+
 async fn start(engine: Engine, database_url: String, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_database(database_url.clone());
     config.webhook_secrets = vec![crm_webhooks::config::Secret::new(SECRET)];

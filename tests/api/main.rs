@@ -29,6 +29,7 @@ mod replay;
 mod retention;
 mod retention_batches;
 mod retention_shutdown;
+mod search_keys;
 mod spec_examples;
 mod stats_pipeline;
 mod stats_traffic;
