@@ -1,6 +1,6 @@
 //! Retention (design §6, §10): keeps the database bounded. Owns two background tasks of the
 //! application — `log_retention` deletes webhook log rows older than `CRM_LOG_RETENTION`, then
-//! the traffic rollups of the minutes before that; `outbox_retention` walks the outbox once,
+//! the traffic rollups of the minutes and hours before that; `outbox_retention` walks the outbox once,
 //! deleting outgoing deliveries that finished more than `CRM_OUTBOX_RETENTION` ago with their
 //! attempts, and then the events no delivery names any more — their settings, and the counter
 //! `crm_retention_purged_rows_total{table}`.
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use crate::db::{Db, DbError, Engine, WriteConn};
 use crate::domain::time;
 use crate::metrics::Metrics;
+use crate::stats::rollup::{Rollup, HOURS, MINUTES};
 use crate::tasks::{Shutdown, Tasks};
 pub use settings::RetentionConfig;
 use store::{Cursor, Purged};
@@ -34,8 +35,8 @@ pub const BATCH_ROWS: i64 = 1000;
 pub const PAUSE_FACTOR: u32 = 9;
 pub const MIN_PAUSE: Duration = Duration::from_millis(20);
 
-const TABLES: [&str; 5] =
-    ["webhook_logs", "traffic_minutes", "webhook_deliveries", "delivery_attempts", "outbox_events"];
+const TABLES: [&str; 6] =
+    ["webhook_logs", "traffic_minutes", "traffic_hours", "webhook_deliveries", "delivery_attempts", "outbox_events"];
 
 /// Starts the purge tasks whose retention is not `0`.
 pub fn start(tasks: &Tasks, db: &Db, config: RetentionConfig) {
@@ -48,7 +49,7 @@ pub fn start(tasks: &Tasks, db: &Db, config: RetentionConfig) {
         let purger = purger.clone();
         tasks.spawn_periodic("log_retention", config.every, move || {
             let purger = purger.clone();
-            async move { purger.run(&[Step::Logs, Step::Rollups], config.logs).await }
+            async move { purger.run(&[Step::Logs, Step::Rollups(MINUTES), Step::Rollups(HOURS)], config.logs).await }
         });
     }
     if !config.outbox.is_zero() {
@@ -63,14 +64,14 @@ pub fn start(tasks: &Tasks, db: &Db, config: RetentionConfig) {
 #[derive(Clone, Copy, Debug)]
 enum Step {
     Logs,
-    Rollups,
+    Rollups(Rollup),
     Outbox,
 }
 
 impl Step {
     fn first(self) -> Cursor {
         match self {
-            Step::Logs | Step::Rollups => Cursor::CreatedAt(String::new()),
+            Step::Logs | Step::Rollups(_) => Cursor::CreatedAt(String::new()),
             Step::Outbox => Cursor::Id(0),
         }
     }
@@ -78,7 +79,9 @@ impl Step {
     async fn batch(self, conn: &mut WriteConn, engine: Engine, cutoff: &str, at: Cursor) -> Result<Purged, DbError> {
         match (self, at) {
             (Step::Logs, Cursor::CreatedAt(from)) => store::logs(conn, engine, cutoff, &from, BATCH_ROWS).await,
-            (Step::Rollups, Cursor::CreatedAt(from)) => store::rollups(conn, cutoff, &from, BATCH_ROWS).await,
+            (Step::Rollups(rollup), Cursor::CreatedAt(from)) => {
+                store::rollups(conn, rollup, cutoff, &from, BATCH_ROWS).await
+            }
             (Step::Outbox, Cursor::Id(after)) => store::outbox(conn, engine, cutoff, after, BATCH_ROWS).await,
             (step, at) => unreachable!("{step:?} does not walk by {at:?}"),
         }

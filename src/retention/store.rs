@@ -4,6 +4,7 @@
 
 use crate::args;
 use crate::db::{DbError, Engine, Value, WriteConn};
+use crate::stats::rollup::Rollup;
 
 /// What one batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,7 +15,7 @@ pub struct Purged {
     pub next: Option<Cursor>,
 }
 
-/// Where a run has got to: a log time (a rollup minute), or an id of the walked table.
+/// Where a run has got to: a log time (a rollup's minute or hour), or an id of the walked table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
     CreatedAt(String),
@@ -60,45 +61,48 @@ pub async fn logs(
     })
 }
 
-/// The columns of a traffic rollup row's key, in the order of its primary key.
-const ROLLUP_KEY: &str = "minute, direction, event, source, response_status, duration_bucket";
-
-/// Deletes up to `limit` traffic rollup rows of minutes that ended before `cutoff` (from the
-/// minute `from` on, where the previous batch stopped), oldest first in key order: they count
-/// log rows older than the log retention. A rollup row is never needed longer than the rows it
-/// counts; one folded later for an old minute goes at the next run.
-pub async fn rollups(conn: &mut WriteConn, cutoff: &str, from: &str, limit: i64) -> Result<Purged, DbError> {
-    let before = crate::stats::rollup::minute_of(cutoff);
+/// Deletes up to `limit` rows of the traffic rollup `rollup` (per minute or per hour) whose
+/// period ended before `cutoff` (from the period `from` on, where the previous batch stopped),
+/// oldest first in key order: they count log rows older than the log retention. A rollup row is
+/// never needed longer than the rows it counts; one folded later for an old period goes at the
+/// next run.
+pub async fn rollups(
+    conn: &mut WriteConn,
+    rollup: Rollup,
+    cutoff: &str,
+    from: &str,
+    limit: i64,
+) -> Result<Purged, DbError> {
+    let Rollup { table, column, period_of } = rollup;
+    let key = format!("{column}, direction, event, source, response_status, duration_bucket");
+    let before = period_of(cutoff);
     let mut change = conn.begin().await?;
     let last = change
         .fetch_optional(
             &format!(
-                "select {ROLLUP_KEY} from traffic_minutes where minute >= $1 and minute < $2 \
-                 order by {ROLLUP_KEY} limit 1 offset $3"
+                "select {key} from {table} where {column} >= $1 and {column} < $2 order by {key} limit 1 offset $3"
             ),
             args![from, before.clone(), limit - 1],
         )
         .await?;
     let deleted = match &last {
         None => {
-            change
-                .execute("delete from traffic_minutes where minute >= $1 and minute < $2", args![from, before])
-                .await?
+            let sql = format!("delete from {table} where {column} >= $1 and {column} < $2");
+            change.execute(&sql, args![from, before]).await?
         }
-        Some(key) => {
+        Some(row) => {
             let sql = format!(
-                "delete from traffic_minutes where minute >= $1 and minute < $2 \
-                 and ({ROLLUP_KEY}) <= ($3, $4, $5, $6, $7, $8)"
+                "delete from {table} where {column} >= $1 and {column} < $2 and ({key}) <= ($3, $4, $5, $6, $7, $8)"
             );
-            let (minute, direction, event, source): (String, String, String, String) =
-                (key.get(0)?, key.get(1)?, key.get(2)?, key.get(3)?);
-            let (status, bucket): (i64, i64) = (key.get(4)?, key.get(5)?);
-            change.execute(&sql, args![from, before, minute, direction, event, source, status, bucket]).await?
+            let (period, direction, event, source): (String, String, String, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+            let (status, bucket): (i64, i64) = (row.get(4)?, row.get(5)?);
+            change.execute(&sql, args![from, before, period, direction, event, source, status, bucket]).await?
         }
     };
     change.commit().await?;
-    let next = last.map(|key| key.get::<String>(0)).transpose()?.map(Cursor::CreatedAt);
-    Ok(Purged { rows: vec![("traffic_minutes", deleted)], next })
+    let next = last.map(|row| row.get::<String>(0)).transpose()?.map(Cursor::CreatedAt);
+    Ok(Purged { rows: vec![(table, deleted)], next })
 }
 
 /// The next `limit` rows of `table` after id `after`: the last id, and whether the walk should

@@ -1,5 +1,6 @@
 //! The fold of the webhook log into per-minute rollups (`traffic_minutes`): one row per minute,
-//! direction, event, source, status and duration bucket, counting requests. It reads log rows in
+//! direction, event, source, status and duration bucket, counting requests; the same counts are
+//! added per hour (`traffic_hours`), which the traffic answers by hour and by day read. It reads log rows in
 //! id order from the place it stopped (`traffic_rollup_state.folded_id`), a bounded batch per
 //! transaction, and keeps every id it passed that was missing (`traffic_rollup_gaps`): on
 //! PostgreSQL a request that took its id earlier can commit later than one that took a higher id,
@@ -33,7 +34,20 @@ const UPSERT_CHUNK: usize = 50;
 const LOG_COLUMNS: &str = "l.id as id, l.created_at as created_at, l.direction as direction, l.event as event, \
      l.source as source, l.response_status as response_status, l.duration_ms as duration_ms";
 
-/// The key of one `traffic_minutes` row.
+/// A rollup table: its name, its time column, and the start of the period a stored time is in.
+#[derive(Clone, Copy, Debug)]
+pub struct Rollup {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub period_of: fn(&str) -> String,
+}
+
+/// Counts per minute.
+pub const MINUTES: Rollup = Rollup { table: "traffic_minutes", column: "minute", period_of: minute_of };
+/// The same counts per hour.
+pub const HOURS: Rollup = Rollup { table: "traffic_hours", column: "hour", period_of: hour_of };
+
+/// The key of one rollup row (`minute` holds the start of its minute or hour).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     minute: String,
@@ -114,7 +128,12 @@ pub async fn fold(conn: &mut WriteConn, now: DateTime<Utc>) -> Result<Folded, Db
         count(&mut counts, row)?;
     }
     rows += new.len() as u64;
-    upsert(&mut tx, &counts).await?;
+    let mut hours: BTreeMap<Key, i64> = BTreeMap::new();
+    for (key, n) in &counts {
+        *hours.entry(Key { minute: hour_of(&key.minute), ..key.clone() }).or_insert(0) += n;
+    }
+    upsert(&mut tx, MINUTES, &counts).await?;
+    upsert(&mut tx, HOURS, &hours).await?;
     if previous > folded_id {
         tx.execute("update traffic_rollup_state set folded_id = $1 where id = 1", args![previous]).await?;
     }
@@ -191,38 +210,45 @@ pub fn minute_of(at: &str) -> String {
     format!("{head}:00.000000Z")
 }
 
+/// The stored hour of a stored time: `2024-01-20T14:07:31.250000Z` → `2024-01-20T14:00:00.000000Z`.
+pub fn hour_of(at: &str) -> String {
+    let head: String = at.chars().take(13).collect();
+    format!("{head}:00:00.000000Z")
+}
+
 /// An absent name is stored as the empty text (part of the key); a long one is cut.
 fn short(name: Option<String>) -> String {
     name.map(|n| n.chars().take(MAX_NAME_CHARS).collect()).unwrap_or_default()
 }
 
-/// Adds `counts` to the rollups: in statements of [`UPSERT_CHUNK`] rows, the rest one by one
-/// (so that only two statement texts are ever prepared).
-async fn upsert(conn: &mut WriteConn, counts: &BTreeMap<Key, i64>) -> Result<(), DbError> {
+/// Adds `counts` to the rollups of `rollup`: in statements of [`UPSERT_CHUNK`] rows, the rest one
+/// by one (so that only two statement texts per table are ever prepared).
+async fn upsert(conn: &mut WriteConn, rollup: Rollup, counts: &BTreeMap<Key, i64>) -> Result<(), DbError> {
     let entries: Vec<(&Key, &i64)> = counts.iter().collect();
     let mut chunks = entries.chunks_exact(UPSERT_CHUNK);
-    let full_sql = upsert_sql(UPSERT_CHUNK);
+    let full_sql = upsert_sql(rollup, UPSERT_CHUNK);
     for chunk in chunks.by_ref() {
         conn.execute(&full_sql, upsert_args(chunk)).await?;
     }
-    let single_sql = upsert_sql(1);
+    let single_sql = upsert_sql(rollup, 1);
     for entry in chunks.remainder() {
         conn.execute(&single_sql, upsert_args(std::slice::from_ref(entry))).await?;
     }
     Ok(())
 }
 
-fn upsert_sql(rows: usize) -> String {
+fn upsert_sql(rollup: Rollup, rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|r| {
             let n = r * 7;
             format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7)
         })
         .collect();
+    let Rollup { table, column, .. } = rollup;
     format!(
-        "insert into traffic_minutes (minute, direction, event, source, response_status, duration_bucket, requests) \
-         values {} on conflict (minute, direction, event, source, response_status, duration_bucket) \
-         do update set requests = traffic_minutes.requests + excluded.requests",
+        "insert into {table} ({column}, direction, event, source, response_status, duration_bucket, requests) \
+         values {} on conflict ({column}, direction, event, source, response_status, duration_bucket) \
+         do update set requests = {table}.requests + excluded.requests",
         values.join(", ")
     )
 }
@@ -262,11 +288,14 @@ mod tests {
     #[test]
     fn a_time_falls_in_its_minute() {
         assert_eq!(minute_of("2024-01-20T14:07:31.250000Z"), "2024-01-20T14:07:00.000000Z");
+        assert_eq!(hour_of("2024-01-20T14:07:31.250000Z"), "2024-01-20T14:00:00.000000Z");
+        assert_eq!(hour_of(&minute_of("2024-01-20T14:59:59.999999Z")), "2024-01-20T14:00:00.000000Z");
     }
 
     #[test]
     fn upserts_number_every_value() {
-        let sql = upsert_sql(2);
+        let sql = upsert_sql(MINUTES, 2);
         assert!(sql.contains("values ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14) on conflict"));
+        assert!(upsert_sql(HOURS, 1).starts_with("insert into traffic_hours (hour, direction"));
     }
 }

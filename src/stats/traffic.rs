@@ -1,6 +1,7 @@
 //! `GET /api/v1/stats/traffic`: requests per minute, hour or day read from the rollups
-//! (`traffic_minutes`), with failures, counts by status and approximate p50/p99; totals by event
-//! and by source; deliveries by status and the queue of pending deliveries.
+//! (`traffic_minutes` by minute, `traffic_hours` by hour and by day, whose ranges start and end on
+//! the hour), with failures, counts by status and approximate p50/p99; totals by event and by
+//! source; deliveries by status and the queue of pending deliveries.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,6 +9,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Serialize;
 
 use super::histogram::Histogram;
+use super::rollup::{self, Rollup};
 use crate::db::{DbError, Fetch, Value};
 use crate::domain::time;
 use crate::http::error::AppError;
@@ -52,6 +54,14 @@ impl Bucket {
             Bucket::Minute => Duration::minutes(1),
             Bucket::Hour => Duration::hours(1),
             Bucket::Day => Duration::days(1),
+        }
+    }
+
+    /// The rollup read: per minute for minutes, per hour for hours and days.
+    fn rollup(self) -> Rollup {
+        match self {
+            Bucket::Minute => rollup::MINUTES,
+            Bucket::Hour | Bucket::Day => rollup::HOURS,
         }
     }
 
@@ -215,10 +225,11 @@ impl Acc {
     }
 }
 
-/// The rollup rows of the query's range (and direction): `where …` and its arguments.
+/// The rollup rows of the query's range (and direction): `from … where …` and its arguments.
 fn range(query: &TrafficQuery) -> (String, Vec<Value>) {
+    let Rollup { table, column, .. } = query.bucket.rollup();
     let mut args: Vec<Value> = vec![time::format(query.first).into(), time::format(query.end()).into()];
-    let mut clause = "where minute >= $1 and minute < $2".to_string();
+    let mut clause = format!("from {table} where {column} >= $1 and {column} < $2");
     if let Some(direction) = &query.direction {
         args.push(direction.clone().into());
         clause.push_str(" and direction = $3");
@@ -234,9 +245,10 @@ pub async fn traffic(conn: &mut (impl Fetch + ?Sized), query: &TrafficQuery) -> 
     let slot_of: HashMap<String, usize> =
         starts.iter().enumerate().map(|(i, s)| (s[..prefix].to_string(), i)).collect();
     let mut accs: Vec<Acc> = starts.iter().map(|_| Acc::default()).collect();
+    let column = query.bucket.rollup().column;
     let sql = format!(
-        "select substr(minute, 1, {prefix}) as slot, response_status, duration_bucket, \
-         cast(sum(requests) as bigint) as n from traffic_minutes {clause} group by 1, 2, 3"
+        "select substr({column}, 1, {prefix}) as slot, response_status, duration_bucket, \
+         cast(sum(requests) as bigint) as n {clause} group by 1, 2, 3"
     );
     for row in conn.fetch_rows(&sql, args.clone()).await? {
         if let Some(&slot) = slot_of.get(&row.get::<String>("slot")?) {
@@ -276,7 +288,7 @@ async fn named(
 ) -> Result<Vec<NamedCount>, DbError> {
     let sql = format!(
         "select {column} as name, cast(sum(requests) as bigint) as requests, \
-         cast(sum({FAILED}) as bigint) as failed from traffic_minutes {clause} group by {column}"
+         cast(sum({FAILED}) as bigint) as failed {clause} group by {column}"
     );
     let mut counts = conn
         .fetch_rows(&sql, args)

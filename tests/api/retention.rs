@@ -166,7 +166,9 @@ async fn log_rows_older_than_the_retention_are_purged_and_younger_ones_kept(engi
     // The traffic rollups of the purged rows' minutes go too (the 31-day incoming and outgoing
     // rows are two rollup rows, whatever their minutes); the 29-day row's minute stays.
     assert_eq!(purged(&metrics, "traffic_minutes"), 4.0, "{metrics}");
+    assert_eq!(purged(&metrics, "traffic_hours"), 4.0, "{metrics}");
     assert_eq!(count(&app, &format!("select count(*) from traffic_minutes where minute < '{cutoff}'")).await, 0);
+    assert_eq!(count(&app, &format!("select count(*) from traffic_hours where hour < '{cutoff}'")).await, 0);
     let younger = days_ago(28);
     let kept = format!("select count(*) from traffic_minutes where minute >= '{cutoff}' and minute < '{younger}'");
     assert_eq!(count(&app, &kept).await, 1);
@@ -235,6 +237,7 @@ async fn zero_keeps_everything(engine: Engine) {
         (purged(&metrics, "traffic_minutes"), count(&app, "select count(*) from traffic_minutes").await),
         (0.0, 2)
     );
+    assert_eq!((purged(&metrics, "traffic_hours"), count(&app, "select count(*) from traffic_hours").await), (0.0, 2));
 
     let Some(app) = spawn_app_seeded(engine, often(30 * DAY, Duration::ZERO), seeded).await else { return };
     let metrics = purged_after_fold(&app, 2.0, &["log_retention"]).await;

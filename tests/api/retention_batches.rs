@@ -32,11 +32,19 @@ fn logs(conn: &mut WriteConn, engine: DbEngine, at: Cursor, cutoff: String) -> B
     })
 }
 
-/// A batch of at most 10 traffic rollup rows.
-fn rollups(conn: &mut WriteConn, _: DbEngine, at: Cursor, cutoff: String) -> BoxFuture<'_, Result<Purged, DbError>> {
+/// A batch of at most 10 rows of the per-minute traffic rollup.
+fn minutes(conn: &mut WriteConn, _: DbEngine, at: Cursor, cutoff: String) -> BoxFuture<'_, Result<Purged, DbError>> {
     Box::pin(async move {
-        let Cursor::CreatedAt(from) = at else { unreachable!("rollups are walked by minute") };
-        store::rollups(conn, &cutoff, &from, 10).await
+        let Cursor::CreatedAt(from) = at else { unreachable!("rollups are walked by time") };
+        store::rollups(conn, crm_webhooks::stats::rollup::MINUTES, &cutoff, &from, 10).await
+    })
+}
+
+/// A batch of at most 10 rows of the per-hour traffic rollup.
+fn hours(conn: &mut WriteConn, _: DbEngine, at: Cursor, cutoff: String) -> BoxFuture<'_, Result<Purged, DbError>> {
+    Box::pin(async move {
+        let Cursor::CreatedAt(from) = at else { unreachable!("rollups are walked by time") };
+        store::rollups(conn, crm_webhooks::stats::rollup::HOURS, &cutoff, &from, 10).await
     })
 }
 
@@ -205,9 +213,9 @@ async fn rows_the_traffic_rollup_has_not_counted_stay(engine: Engine) {
     db.close().await;
 }
 
-async fn rollups_go_in_batches_oldest_first_up_to_the_cutoff_minute(engine: Engine) {
+async fn rollups_go_in_batches_oldest_first_up_to_the_cutoff(engine: Engine) {
     let Some((db, _guard)) = database(engine).await else { return };
-    // 25 old minutes, one rollup row each; the young rows' minute stays.
+    // 25 old minutes and hours, one rollup row each; the young rows' minute and hour stay.
     for days in 31..56 {
         log_row(&db, "incoming", days).await;
     }
@@ -215,26 +223,33 @@ async fn rollups_go_in_batches_oldest_first_up_to_the_cutoff_minute(engine: Engi
         log_row(&db, "incoming", 1).await;
     }
     fold_all(&db).await;
-    let young = count(&db, "select count(*) from traffic_minutes").await - 25;
-    let mut at = Cursor::CreatedAt(String::new());
-    let mut sizes = Vec::new();
-    let mut minutes = Vec::new();
-    loop {
-        let purged = batch(&db, rollups, at).await;
-        sizes.push(purged.rows[0].1);
-        match purged.next {
-            Some(Cursor::CreatedAt(minute)) => {
-                minutes.push(minute.clone());
-                at = Cursor::CreatedAt(minute);
+    let young = (
+        count(&db, "select count(*) from traffic_minutes").await - 25,
+        count(&db, "select count(*) from traffic_hours").await - 25,
+    );
+    let walks: [(Batch, &str); 2] = [(minutes, "traffic_minutes"), (hours, "traffic_hours")];
+    for (rollup, table) in walks {
+        let mut at = Cursor::CreatedAt(String::new());
+        let (mut sizes, mut resumed) = (Vec::new(), Vec::new());
+        loop {
+            let purged = batch(&db, rollup, at).await;
+            assert_eq!(purged.rows[0].0, table);
+            sizes.push(purged.rows[0].1);
+            match purged.next {
+                Some(Cursor::CreatedAt(period)) => {
+                    resumed.push(period.clone());
+                    at = Cursor::CreatedAt(period);
+                }
+                Some(Cursor::Id(_)) => unreachable!("walked by time"),
+                None => break,
             }
-            Some(Cursor::Id(_)) => unreachable!("walked by minute"),
-            None => break,
         }
+        assert_eq!(sizes, vec![10, 10, 5], "{table}");
+        // Each batch resumes where the previous one stopped, later each time.
+        assert!(resumed.len() == 2 && resumed[0] < resumed[1], "{table}: {resumed:?}");
     }
-    assert_eq!(sizes, vec![10, 10, 5]);
-    // Each batch resumes at the minute where the previous one stopped, later each time.
-    assert!(minutes.len() == 2 && minutes[0] < minutes[1], "{minutes:?}");
-    assert_eq!(count(&db, "select count(*) from traffic_minutes").await, young);
+    assert_eq!(count(&db, "select count(*) from traffic_minutes").await, young.0);
+    assert_eq!(count(&db, "select count(*) from traffic_hours").await, young.1);
     assert_eq!(count(&db, "select count(*) from webhook_logs").await, 28, "the log rows have their own batches");
     db.close().await;
 }
@@ -243,7 +258,7 @@ on_both_engines!(
     a_batch_deletes_at_most_its_limit,
     an_event_with_more_finished_deliveries_than_a_batch_is_walked_again,
     rows_the_traffic_rollup_has_not_counted_stay,
-    rollups_go_in_batches_oldest_first_up_to_the_cutoff_minute,
+    rollups_go_in_batches_oldest_first_up_to_the_cutoff,
 );
 
 /// The pages a purge frees are taken by the rows written after it: the file does not grow.

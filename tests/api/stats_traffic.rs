@@ -115,6 +115,10 @@ async fn requests_are_counted_by_status_event_source_and_duration(engine: Engine
     assert_eq!(by_hour["buckets"].as_array().unwrap().len(), 5, "{by_hour}");
     assert!(by_hour["buckets"][0]["start"].as_str().unwrap().ends_with(":00:00.000000Z"));
     assert_eq!(by_hour["totals"]["by_status"], totals["by_status"]);
+    assert_eq!(
+        (by_hour["by_event"].clone(), by_hour["by_source"].clone()),
+        (stats["by_event"].clone(), stats["by_source"].clone())
+    );
     let by_day = traffic(&app, &format!("bucket=day&since={}&until={}", day(-1), day(1))).await;
     let starts: Vec<&str> =
         by_day["buckets"].as_array().unwrap().iter().map(|b| b["start"].as_str().unwrap()).collect();
@@ -209,6 +213,15 @@ async fn a_row_committed_late_with_a_lower_id_is_still_counted(engine: Engine) {
     assert_eq!(second["totals"]["requests"], 4);
     // Asked again, nothing is counted twice; ids newest+1 and newest+4 are still looked for.
     assert_eq!(traffic(&app, "").await["totals"], second["totals"]);
+    // The hours count the late rows too.
+    let since = (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339().replace('+', "%2B");
+    let by_hour = traffic(&app, &format!("bucket=hour&since={since}")).await;
+    let counts = |stats: &Value| {
+        let totals = &stats["totals"];
+        let fields = ["requests", "failed", "by_status", "p50_ms", "p99_ms"].map(|field| totals[field].clone());
+        (fields, stats["by_event"].clone())
+    };
+    assert_eq!(counts(&by_hour), counts(&second), "{by_hour}");
     let gaps = format!("select count(*) from traffic_rollup_gaps where (first_id = {0} and last_id = {0}) or (first_id = {1} and last_id = {1})", newest + 1, newest + 4);
     assert_eq!(app.scalar_i64(&gaps).await, 2);
 }

@@ -51,3 +51,23 @@ create table search_keys_pending (
     table_name text primary key
 );
 insert into search_keys_pending (table_name) values ('pre_leads'), ('leads'), ('customers');
+
+-- Traffic by the hour: traffic_minutes' counts added up per hour (same key, the hour for the
+-- minute), written by the same fold in the same transaction. A traffic answer by hour or by day
+-- reads these: at steady traffic about a sixtieth of the rows its minutes would be. Filled here
+-- from the minutes kept so far.
+create table traffic_hours (
+    hour text not null,
+    direction text not null,
+    event text not null,
+    source text not null,
+    response_status bigint not null,
+    duration_bucket bigint not null,
+    requests bigint not null,
+    primary key (hour, direction, event, source, response_status, duration_bucket)
+);
+insert into traffic_hours (hour, direction, event, source, response_status, duration_bucket, requests)
+select substr(minute, 1, 13) || ':00:00.000000Z', direction, event, source, response_status, duration_bucket,
+       sum(requests)
+from traffic_minutes
+group by substr(minute, 1, 13), direction, event, source, response_status, duration_bucket;
