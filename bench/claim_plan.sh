@@ -15,18 +15,19 @@
 #           plan made for empty tables), the backlog loaded afterwards in the same session;
 #   loaded: prepared once the backlog is there.
 # Then once more with every subscription enabled (the first due deliveries at the front of the
-# index). Each case prints its plan; the database is dropped at the end. See bench/README.md.
+# index). Each case prints its plan; the database (created and dropped through BENCH_PG_ADMIN_DB,
+# default test) is dropped at the end. See bench/README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 DB=claimplan_$$
+PG_DBS+=("$DB")
 NOW="'2026-12-01T08:00:00.000000Z'"
 UNTIL="'2026-12-01T09:00:00.000000Z'"
 
 psql_db() { psql "$PG/$DB" -X -q -v ON_ERROR_STOP=1 "$@"; }
-cleanup() { psql "$PG/postgres" -X -q -c "drop database if exists $DB" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
 
 BACKLOG="
 insert into webhook_subscriptions (id, url, secret, disabled, failing_since, created_at, updated_at)
@@ -74,8 +75,8 @@ explain (analyze, costs off) execute lease($UNTIL, 'token', 51001, 51002, 51003,
 rollback;"
 
 fresh() {
-    cleanup
-    psql "$PG/postgres" -X -q -c "create database $DB"
+    pg_admin -c "drop database if exists $DB with (force)"
+    pg_admin -c "create database $DB"
     for file in "$ROOT"/migrations/postgres/*.sql; do psql_db -f "$file" >/dev/null; done
     psql_db -c "alter table webhook_deliveries set (autovacuum_enabled = false);
                 alter table webhook_subscriptions set (autovacuum_enabled = false);

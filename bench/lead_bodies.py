@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes N signed copies of the API document's full new_lead example for bench/run.sh.
+"""Writes N signed copies of the API document's full new_lead example for the bench scripts.
 
     bench/lead_bodies.py EXAMPLE SECRET N DIR PATH >> MANIFEST
 

@@ -6,7 +6,8 @@
 #   nginx_receiver_start DIR   # sets RECEIVER_PID, RECEIVER_PORT and RECEIVER_URL (…/hook)
 #   nginx_receiver_stop
 #
-# The caller defines log and die. nginx itself: apt-get install -y nginx-light.
+# The caller sources bench/lib.sh first (log, die, free_port). nginx itself: apt-get install -y
+# nginx-light.
 
 RECEIVER_PID=""
 RECEIVER_PORT=""
@@ -15,9 +16,9 @@ RECEIVER_URL=""
 nginx_receiver_start() {
   [[ -n $RECEIVER_PID ]] && return 0
   command -v nginx >/dev/null || die "nginx is required (apt-get install -y nginx-light)"
-  local dir=$1 i
+  local dir=$1
   mkdir -p "$dir/tmp"
-  RECEIVER_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  RECEIVER_PORT=$(free_port)
   RECEIVER_URL=http://127.0.0.1:$RECEIVER_PORT/hook
   cat >"$dir/nginx.conf" <<CONF
 worker_processes 1;
@@ -41,7 +42,7 @@ http {
 CONF
   nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" &
   RECEIVER_PID=$!
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     if curl -fsS -o /dev/null -X POST --data x "$RECEIVER_URL" 2>/dev/null; then
       log "receiver (nginx) pid $RECEIVER_PID on 127.0.0.1:$RECEIVER_PORT answers 200"
       return 0

@@ -25,105 +25,41 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${BENCH_BIN:-$ROOT/target/release/crm-webhooks}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+# shellcheck source=bench/nginx_receiver.sh
+source "$ROOT/bench/nginx_receiver.sh"
+ON_UNCLEAN_STOP=fail
 LOAD=$ROOT/target/release/examples/outgoing_load
 ENGINES=${BENCH_ENGINES:-sqlite postgres}
 BACKLOG=${BENCH_BACKLOG:-100000}
 RATE=${BENCH_RATE:-1000}
 SECONDS_=${BENCH_LATENCY_SECONDS:-30}
 WARMUP=${BENCH_LATENCY_WARMUP:-5}
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}
-SECRET=bench-secret
-TOKEN=bench-admin
 API=/api/v1/webhooks
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/crm-outgoing.XXXXXX")
-SERVER_PID=""
-PG_DBS=()
-declare -a RESULTS=()
-FAILURES=0
-
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-die() { log "error: $*"; exit 1; }
-fail() { FAILURES=$((FAILURES + 1)); log "CHECK FAILED: $*"; RESULTS+=("CHECK FAILED: $*"); }
-pg_admin() { psql -X -q -At -v ON_ERROR_STOP=1 "$PG/$PG_ADMIN_DB" "$@"; }
-# shellcheck source=bench/nginx_receiver.sh
-source "$ROOT/bench/nginx_receiver.sh"
-
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  local rc=0
-  wait "$SERVER_PID" || rc=$?
-  SERVER_PID=""
-  [[ $rc -eq 0 ]] || fail "the server exited with code $rc after SIGTERM"
-}
-
-cleanup() {
-  set +e
-  stop_server
-  nginx_receiver_stop
-  for db in "${PG_DBS[@]}"; do pg_admin -c "drop database if exists $db with (force)" >/dev/null 2>&1; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_tmp outgoing
 
 log "crm-webhooks outgoing benchmark — backlog=$BACKLOG rate=$RATE/s for ${SECONDS_}s (+${WARMUP}s warm-up) engines='$ENGINES'"
 log "machine: nproc=$(nproc); uptime:$(uptime)"
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-  log "cargo build --release (and the outgoing_load example)"
-  (cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example outgoing_load)
-fi
+build_release outgoing_load
 [[ -x $BIN && -x $LOAD ]] || die "$BIN or $LOAD is missing"
 for tool in curl python3 nginx; do command -v "$tool" >/dev/null || die "$tool is required"; done
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+start_outgoing_server() { start_server "$1" CRM_DELIVERY_ALLOW_PRIVATE=true NO_COLOR=1; } # database url
 
-start_server() { # database url
-  local port
-  port=$(free_port)
-  BASE=http://127.0.0.1:$port
-  CRM_BIND=127.0.0.1:$port CRM_DATABASE_URL=$1 CRM_WEBHOOK_SECRET=$SECRET CRM_ADMIN_TOKEN=$TOKEN \
-    CRM_RATE_LIMIT_PER_MINUTE=0 CRM_DELIVERY_ALLOW_PRIVATE=true RUST_LOG=warn NO_COLOR=1 \
-    "$BIN" serve >>"$TMP/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 600); do
-    curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "the server exited at start"; }
-    sleep 0.1
-  done
-  die "no /healthz within 60 s"
-}
-
-fresh_database() { # engine -> DB_URL (and DB_FILE on SQLite)
+fresh_database() { # engine -> DB_URL
   if [[ $1 == sqlite ]]; then
-    DB_FILE=$TMP/outgoing-$RANDOM.db
-    DB_URL=sqlite://$DB_FILE
+    DB_URL=sqlite://$TMP/outgoing-$RANDOM.db
   else
     local name
     name=crm_outbench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
-    pg_admin -c "create database $name" >/dev/null
-    PG_DBS+=("$name")
+    pg_create "$name"
     DB_URL=$PG/$name
   fi
 }
 
-sql() { # engine statement -> first column of the first row
-  if [[ $1 == sqlite ]]; then
-    python3 - "$DB_FILE" "$2" <<'PY'
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], timeout=30)
-row = conn.execute(sys.argv[2]).fetchone()
-conn.commit()
-print(row[0] if row else "")
-PY
-  else
-    psql -X -q -At -v ON_ERROR_STOP=1 "$DB_URL" -c "$2"
-  fi
-}
+sql() { db_value "$DB_URL" "$1"; } # statement -> the first column of the first row
 
 admin() { # method path [json]
   curl -fsS -X "$1" "$BASE$API$2" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
@@ -142,7 +78,7 @@ now() { date +%s.%N; }
 drain() { # engine
   local engine=$1 sub out
   fresh_database "$engine"
-  start_server "$DB_URL"
+  start_outgoing_server "$DB_URL"
   nginx_receiver_start "$TMP/receiver"
   out=$(admin POST /subscriptions "{\"url\":\"$RECEIVER_URL\",\"events\":[\"lead.created\"],\"disabled\":true}")
   sub=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' <<<"$out")
@@ -156,17 +92,17 @@ drain() { # engine
   local stamp
   stamp=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
   log "[$engine] drain: inserting $BACKLOG events and pending deliveries"
-  sql "$engine" "insert into outbox_events (event_id, event_type, entity_type, entity_id, payload, created_at)
+  sql "insert into outbox_events (event_id, event_type, entity_type, entity_id, payload, created_at)
     select 'msg_backlog' || i, 'lead.created', 'lead', 1000000 + i,
       (select payload from outbox_events where event_type = 'lead.created' order by id limit 1), '$stamp'
     from (with recursive n(i) as (select 1 union all select i + 1 from n where i < $BACKLOG) select i from n) n" >/dev/null
-  sql "$engine" "insert into webhook_deliveries (subscription_id, event_id, event_type, entity_type, entity_id,
+  sql "insert into webhook_deliveries (subscription_id, event_id, event_type, entity_type, entity_id,
       order_key, status, attempts, next_attempt_at, created_at)
     select $sub, id, event_type, entity_type, entity_id, 'lead:' || entity_id, 'pending', 0, '$stamp', '$stamp'
     from outbox_events where event_id like 'msg_backlog%' order by id" >/dev/null
-  [[ $engine == postgres ]] && sql "$engine" "vacuum analyze" >/dev/null
+  [[ $engine == postgres ]] && sql "vacuum analyze" >/dev/null
   local depth
-  depth=$(sql "$engine" "select count(*) from webhook_deliveries where status = 'pending'")
+  depth=$(sql "select count(*) from webhook_deliveries where status = 'pending'")
   [[ $depth == "$BACKLOG" ]] || die "[$engine] $depth pending deliveries, expected $BACKLOG"
   sleep 1.5 # the queue depth gauge is refreshed every second
   log "[$engine] drain: queue depth gauge $(metric crm_outgoing_queue_depth) before; enabling the subscription"
@@ -192,14 +128,14 @@ drain() { # engine
     printf "%d deliveries in %.2f s: %.0f deliveries/s overall, %.0f/s between 10%% and 90%%; server CPU %.0f us per delivery",
       n, t - t0, n / (t - t0), (t90 > t10 ? 0.8 * n / (t90 - t10) : 0), cpu / hz / n * 1e6 }')
   log "[$engine] drain: $line"
-  RESULTS+=("[$engine] drain: $line")
+  note "[$engine] drain: $line"
   # Every delivery delivered once: one attempt and one outgoing log row each
   local delivered attempts rows pending
-  delivered=$(sql "$engine" "select count(*) from webhook_deliveries where status = 'delivered'")
-  pending=$(sql "$engine" "select count(*) from webhook_deliveries where status = 'pending'")
-  attempts=$(sql "$engine" "select count(*) from delivery_attempts")
-  rows=$(sql "$engine" "select count(*) from webhook_logs where direction = 'outgoing' and is_successful = $([[ $engine == sqlite ]] && echo 1 || echo true)")
-  RESULTS+=("[$engine] drain checks: delivered $delivered, pending $pending, attempts $attempts, successful outgoing log rows $rows")
+  delivered=$(sql "select count(*) from webhook_deliveries where status = 'delivered'")
+  pending=$(sql "select count(*) from webhook_deliveries where status = 'pending'")
+  attempts=$(sql "select count(*) from delivery_attempts")
+  rows=$(sql "select count(*) from webhook_logs where direction = 'outgoing' and is_successful = $([[ $engine == sqlite ]] && echo 1 || echo true)")
+  note "[$engine] drain checks: delivered $delivered, pending $pending, attempts $attempts, successful outgoing log rows $rows"
   [[ $delivered == "$BACKLOG" && $pending == 0 && $attempts == "$BACKLOG" && $rows == "$BACKLOG" ]] ||
     fail "[$engine] drain: delivered $delivered, pending $pending, attempts $attempts, log rows $rows (expected $BACKLOG, 0, $BACKLOG, $BACKLOG)"
   stop_server
@@ -209,7 +145,7 @@ drain() { # engine
 latency() { # engine
   local engine=$1 out
   fresh_database "$engine"
-  start_server "$DB_URL"
+  start_outgoing_server "$DB_URL"
   log "[$engine] latency: $RATE new_lead/s for ${SECONDS_}s after ${WARMUP}s"
   out=$("$LOAD" "$BASE" "$TOKEN" "$SECRET" "$ROOT/docs/examples/new_lead.request.json" "$RATE" "$SECONDS_" "$WARMUP") ||
     die "outgoing_load failed: $out"
@@ -217,7 +153,7 @@ latency() { # engine
   declare -A L=()
   local kv
   for kv in ${out#LATENCY_RESULT }; do L[${kv%%=*}]=${kv#*=}; done
-  RESULTS+=("[$engine] latency at ${L[rate]}/s: commit-to-receipt p50 ${L[p50_ms]} ms, p90 ${L[p90_ms]} ms, p99 ${L[p99_ms]} ms, p99.9 ${L[p999_ms]} ms, max ${L[max_ms]} ms over ${L[measured]} deliveries; creates 2xx ${L[ok]}, non-2xx ${L[non2xx]}, errors ${L[errors]}; received ${L[received]} (repeated ${L[repeated]}); sender at most ${L[behind_max_ms]} ms behind schedule")
+  note "[$engine] latency at ${L[rate]}/s: commit-to-receipt p50 ${L[p50_ms]} ms, p90 ${L[p90_ms]} ms, p99 ${L[p99_ms]} ms, p99.9 ${L[p999_ms]} ms, max ${L[max_ms]} ms over ${L[measured]} deliveries; creates 2xx ${L[ok]}, non-2xx ${L[non2xx]}, errors ${L[errors]}; received ${L[received]} (repeated ${L[repeated]}); sender at most ${L[behind_max_ms]} ms behind schedule"
   ((L[non2xx] + L[errors] == 0)) || fail "[$engine] latency: ${L[non2xx]} non-2xx and ${L[errors]} failed creates"
   ((L[received] >= L[ok])) || fail "[$engine] latency: ${L[received]} of ${L[ok]} events delivered"
   stop_server
@@ -228,17 +164,10 @@ for engine in $ENGINES; do
     sqlite | postgres) ;;
     *) die "unknown engine '$engine' (sqlite, postgres)" ;;
   esac
-  log "=== $engine — load:$(uptime | sed 's/.*load average: */ /')"
+  log "=== $engine — load:$(load_average)"
   drain "$engine"
   latency "$engine"
 done
 
-echo
-echo "################ results ################"
-log "load at the end:$(uptime | sed 's/.*load average: */ /') (nproc=$(nproc))"
-for line in "${RESULTS[@]}"; do echo "$line"; done
-if ((FAILURES > 0)); then
-  echo "$FAILURES check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+results_header
+report_checks

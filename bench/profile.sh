@@ -8,50 +8,38 @@
 #   PROFILE_ENGINE=postgres bench/profile.sh
 #
 # Needs perf (Debian: linux-perf) and wrk. Uses target/release/crm-webhooks as built
-# (run `cargo build --release` or bench/run.sh first). Timings under perf run a little lower
-# than without it; read the shares, not the req/s.
+# (run `cargo build --release` or bench/run.sh first; PROFILE_BIN or BENCH_BIN: another build).
+# PostgreSQL as for the other scripts (bench/lib.sh: BENCH_PG_URL, BENCH_PG_ADMIN_DB). Timings
+# under perf run a little lower than without it; read the shares, not the req/s.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${PROFILE_BIN:-$ROOT/target/release/crm-webhooks}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+BIN=${PROFILE_BIN:-$BIN}
 ENGINE=${PROFILE_ENGINE:-sqlite}
 SECONDS_LOADED=${PROFILE_SECONDS:-8}
-SECRET=bench-secret
 PATH_CREATE=/api/v1/webhooks/incoming/lead/create
 
-command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-[[ -x $BIN ]] || { echo "build the release binary first: cargo build --release" >&2; exit 1; }
+command -v perf >/dev/null || die "perf is not installed (apt-get install linux-perf)"
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
+[[ -x $BIN ]] || die "build the release binary first: cargo build --release"
 
-TMP=$(mktemp -d /tmp/crm-profile.XXXXXX)
-SERVER_PID=""
-PG_DB=""
-cleanup() {
-  [[ -n $SERVER_PID ]] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  [[ -n $PG_DB ]] && psql -X -q -h 127.0.0.1 -U postgres -d test -c "drop database if exists $PG_DB with (force)" >/dev/null 2>&1
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
+make_tmp profile
 if [[ $ENGINE == postgres ]]; then
   PG_DB=crm_profile_$RANDOM
-  psql -X -q -h 127.0.0.1 -U postgres -d test -c "create database $PG_DB"
-  DB_URL=postgres://postgres@127.0.0.1:5432/$PG_DB
+  pg_create "$PG_DB"
+  DB_URL=$PG/$PG_DB
 else
   DB_URL=sqlite://$TMP/profile.db
 fi
-
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-CRM_BIND=127.0.0.1:$PORT CRM_DATABASE_URL=$DB_URL CRM_WEBHOOK_SECRET=$SECRET CRM_RATE_LIMIT_PER_MINUTE=0 \
-  RUST_LOG=warn "$BIN" serve >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break; sleep 0.1; done
+start_server "$DB_URL"
 
 # Signed copies of the API document's full new_lead example, as bench/run.sh sends them
 python3 "$ROOT/bench/lead_bodies.py" "$ROOT/docs/examples/new_lead.request.json" "$SECRET" 20000 "$TMP/bodies" \
   "$PATH_CREATE" >"$TMP/manifest"
 
-URL=http://127.0.0.1:$PORT$PATH_CREATE
+URL=$BASE$PATH_CREATE
 wrk -t2 -c64 -d2s -s "$ROOT/bench/wrk.lua" "$URL" -- "$TMP/manifest" >/dev/null # warm-up
 perf record -a -g -F 499 -o "$TMP/perf.data" -- sleep "$SECONDS_LOADED" >/dev/null 2>&1 &
 PERF_PID=$!
@@ -61,7 +49,7 @@ wait "$PERF_PID"
 # The backends of this benchmark's database (perf -a also records any other work on the machine)
 OURS=$SERVER_PID
 if [[ $ENGINE == postgres ]]; then
-  OURS+=,$(psql -X -At -h 127.0.0.1 -U postgres -d test -c "select string_agg(pid::text, ',') from pg_stat_activity where datname = '$PG_DB'")
+  OURS+=,$(pg_admin -c "select string_agg(pid::text, ',') from pg_stat_activity where datname = '$PG_DB'")
 fi
 
 if [[ $ENGINE == postgres ]]; then

@@ -17,83 +17,29 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${BENCH_BIN:-$ROOT/target/release/crm-webhooks}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+LOG_FD=2           # stdout carries the tables
+START_SECONDS=300  # a start on a million seeded rows (a newer build migrates its copy first)
 LEADS=${BENCH_LEADS:-1000000}
 LOG_ROWS=${BENCH_LOGS_ROWS:-1000000}
 LOG_PAGE=${BENCH_LOG_PAGE:-5000}
 DURATION=${BENCH_DURATION:-5s}
 ENGINES=${BENCH_ENGINES:-sqlite postgres}
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}
-TOKEN=bench-admin
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/crm-read.XXXXXX")
-SERVER_PID=""
-PG_DBS=()
-
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-pg_admin() { psql -X -q -At -v ON_ERROR_STOP=1 "$PG/$PG_ADMIN_DB" "$@"; }
-
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  local rc=0
-  wait "$SERVER_PID" || rc=$?
-  SERVER_PID=""
-  [[ $rc -eq 0 ]] || log "the server exited with code $rc after SIGTERM"
-}
-
-cleanup() {
-  set +e
-  stop_server
-  for db in "${PG_DBS[@]}"; do pg_admin -c "drop database if exists $db with (force)" >/dev/null 2>&1; done
-  [[ ${BENCH_KEEP_TMP:-0} == 1 ]] && { log "kept $TMP"; return; }
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_tmp read
 
 log "crm-webhooks read benchmark — leads=$LEADS log rows=$LOG_ROWS duration=$DURATION engines='$ENGINES'"
 log "machine: nproc=$(nproc); uptime:$(uptime)"
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-  log "cargo build --release"
-  (cd "$ROOT" && cargo build --release --quiet)
-fi
+build_release
 [[ -x $BIN ]] || die "$BIN is missing"
 command -v wrk >/dev/null || die "wrk is missing (apt-get install -y wrk)"
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-start_server() { # database url
-  local port
-  port=$(free_port)
-  BASE=http://127.0.0.1:$port
-  # No log retention: the seeded log spans 30 days and must stay whole while it is measured.
-  CRM_BIND=127.0.0.1:$port CRM_DATABASE_URL=$1 CRM_LOG_RETENTION=0 CRM_WEBHOOK_SECRET=bench-secret \
-    CRM_ADMIN_TOKEN=$TOKEN CRM_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn "$BIN" serve >>"$TMP/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 3000); do
-    curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "the server exited at start"; }
-    sleep 0.1
-  done
-  die "no /healthz within 300 s"
-}
 
 # Pending work the server folds after the seeding: pipeline deltas, and log rows not yet rolled
 # up. One SQL text for both engines.
 BACKLOG_SQL="select (select count(*) from pipeline_deltas) + (select count(*) from webhook_logs
   where id > (select folded_id from traffic_rollup_state where id = 1))"
-backlog() { # engine url
-  if [[ $1 == sqlite ]]; then
-    python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=30); print(c.execute(sys.argv[2]).fetchone()[0])' \
-      "${2#sqlite://}" "$BACKLOG_SQL"
-  else
-    psql -X -q -At "$2" -c "$BACKLOG_SQL"
-  fi
-}
+backlog() { db_value "$1" "$BACKLOG_SQL"; } # database url
 
 walk_logs() { # page -> the cursor that opens that page of GET /logs (newest first, 20 a page)
   python3 - "$BASE" "$TOKEN" "$1" <<'PY'
@@ -158,9 +104,10 @@ SPECIAL=$(( LEADS / 2 ))
 
 measure_all() { # engine database-url label -> prints the table
   local engine=$1 url=$2 label=$3 started
-  start_server "$url"
+  # No log retention: the seeded log spans 30 days and must stay whole while it is measured.
+  start_server "$url" CRM_LOG_RETENTION=0
   started=$(date +%s)
-  while (( $(backlog "$engine" "$url") > 0 )); do sleep 1; done
+  while (( $(backlog "$url") > 0 )); do sleep 1; done
   log "[$engine $label] the server folded the pipeline deltas and the log into the rollups in $(( $(date +%s) - started )) s"
   log "[$engine $label] walking GET /logs to page $LOG_PAGE by cursor"
   CURSOR=$(walk_logs "$LOG_PAGE")
@@ -226,9 +173,8 @@ for ENGINE in $ENGINES; do
     python3 "$ROOT/bench/seed_read.py" sqlite "$TMP/seed.db" "$TMP/rows" >&2
   else
     SEED_DB=crm_readbench_$(od -An -N4 -tx4 /dev/urandom | tr -d " ")
-    PG_DBS+=("$SEED_DB")
     SEED_URL=$PG/$SEED_DB
-    pg_admin -c "create database $SEED_DB"
+    pg_create "$SEED_DB"
     CRM_DATABASE_URL=$SEED_URL RUST_LOG=warn "$SEED_BIN" migrate >/dev/null
     log "[$ENGINE] seeding $LOG_ROWS log rows"
     psql -X -q -v ON_ERROR_STOP=1 -v rows="$LOG_ROWS" -f "$ROOT/bench/seed_logs_postgres.sql" "$SEED_URL" >/dev/null
@@ -245,8 +191,7 @@ for ENGINE in $ENGINES; do
       URL=sqlite://$TMP/run.db
     else
       RUN_DB=${SEED_DB}_$label
-      PG_DBS+=("$RUN_DB")
-      pg_admin -c "create database $RUN_DB template $SEED_DB"
+      pg_create "$RUN_DB" "$SEED_DB"
       URL=$PG/$RUN_DB
     fi
     BIN=$BIN_RUN measure_all "$ENGINE" "$URL" "$label"

@@ -19,8 +19,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LUA=$ROOT/bench/wrk.lua
-BIN=$ROOT/target/release/crm-webhooks
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 ROWS=${BENCH_PURGE_ROWS:-1000000}
 DURATION=${BENCH_DURATION:-20s}
 WARMUP=${BENCH_WARMUP:-2s}
@@ -28,99 +28,26 @@ ROUNDS=${BENCH_ROUNDS:-2}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 ENGINES=${BENCH_ENGINES:-sqlite postgres}
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}
-SECRET=bench-secret
-TOKEN=bench-admin
 CREATE=/api/v1/webhooks/incoming/lead/create
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/crm-retention.XXXXXX")
-SERVER_PID=""
-PG_DBS=()
-
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-die() { log "error: $*"; exit 1; }
-pg_admin() { psql -X -q -At -v ON_ERROR_STOP=1 "$PG/$PG_ADMIN_DB" "$@"; }
-
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  local rc=0
-  wait "$SERVER_PID" || rc=$?
-  SERVER_PID=""
-  [[ $rc -eq 0 ]] || log "the server exited with code $rc after SIGTERM"
-}
-
-cleanup() {
-  set +e
-  stop_server
-  for db in "${PG_DBS[@]}"; do pg_admin -c "drop database if exists $db with (force)" >/dev/null 2>&1; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_tmp retention
 
 log "crm-webhooks retention benchmark — rows=$ROWS duration=$DURATION rounds=$ROUNDS engines='$ENGINES'"
 log "machine: nproc=$(nproc); uptime:$(uptime)"
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-  log "cargo build --release"
-  (cd "$ROOT" && cargo build --release --quiet)
-fi
+build_release
 [[ -x $BIN ]] || die "$BIN is missing"
 
-# The spec's full new_lead example with its e-mail and phone made unique, BODIES times, each
-# signed (the X-Webhook-Signature form: hex HMAC-SHA256 of the body). The same e-mail sent again
-# and again would make every lead a possible duplicate of all the earlier ones, and that matching,
+# The API document's full new_lead example with its e-mail and phone made unique, BODIES times,
+# each signed (bench/lead_bodies.py, as bench/run.sh sends them). The same e-mail sent again and
+# again would make every lead a possible duplicate of all the earlier ones, and that matching,
 # not the purge, would be measured. No idempotency header: each request is a new lead.
 BODIES=${BENCH_BODIES:-40000}
-mkdir "$TMP/bodies"
-python3 - "$ROOT/docs/examples/new_lead.request.json" "$TMP/bodies" "$BODIES" "$SECRET" "$CREATE" \
-  >"$TMP/manifest" <<'PY'
-import hashlib, hmac, json, sys
-example, out, count, secret, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode(), sys.argv[5]
-body = json.load(open(example))
-for n in range(count):
-    body["data"]["email"] = f"robert.{n}@example.com"
-    body["data"]["phone"] = f"+1555{n:07d}"
-    raw = json.dumps(body).encode()
-    name = f"{out}/{n}.json"
-    open(name, "wb").write(raw)
-    print(f"POST\t{path}\t{hmac.new(secret, raw, hashlib.sha256).hexdigest()}\t{name}")
-PY
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-start_server() { # url retention
-  local port
-  port=$(free_port)
-  BASE=http://127.0.0.1:$port
-  CRM_BIND=127.0.0.1:$port CRM_DATABASE_URL=$1 CRM_LOG_RETENTION=$2 CRM_WEBHOOK_SECRET=$SECRET \
-    CRM_ADMIN_TOKEN=$TOKEN CRM_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn "$BIN" serve >>"$TMP/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 600); do
-    curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "the server exited at start"; }
-    sleep 0.1
-  done
-  die "no /healthz within 60 s"
-}
+python3 "$ROOT/bench/lead_bodies.py" "$ROOT/docs/examples/new_lead.request.json" "$SECRET" "$BODIES" \
+  "$TMP/bodies" "$CREATE" >"$TMP/manifest"
 
 purged() { # rows purged from webhook_logs so far
   curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/metrics" |
     sed -n 's/^crm_retention_purged_rows_total{table="webhook_logs"} \([0-9.e+]*\)$/\1/p' | awk '{printf "%d", $1}'
-}
-
-run_wrk() { # out duration
-  timeout -k 5 $(( ${2%s} + 60 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --timeout 10s --latency \
-    -s "$LUA" "$BASE" -- "$TMP/manifest" >"$1" 2>&1 || { cat "$1" >&2; die "wrk failed"; }
-}
-
-declare -A R=()
-result() { # wrk output -> R
-  R=()
-  local kv
-  for kv in $(grep '^BENCH_RESULT ' "$1" | head -1 | cut -d' ' -f2-); do R[${kv%%=*}]=${kv#*=}; done
 }
 
 pages() { # sqlite file -> "page_count freelist_count"
@@ -179,8 +106,7 @@ for ENGINE in $ENGINES; do
     log "[$ENGINE] seeded in $(( $(date +%s) - started )) s; pages (total free): $(pages "$TMP/seed.db")"
   else
     SEED=crm_retention_seed_$$
-    PG_DBS+=("$SEED")
-    pg_admin -c "create database $SEED"
+    pg_create "$SEED"
     seed_postgres "$SEED"
     log "[$ENGINE] seeded in $(( $(date +%s) - started )) s"
   fi
@@ -197,16 +123,15 @@ for ENGINE in $ENGINES; do
       else
         RUN=crm_retention_run_$$
         pg_admin -c "drop database if exists $RUN with (force)"
-        pg_admin -c "create database $RUN template $SEED"
-        PG_DBS+=("$RUN")
+        pg_create "$RUN" "$SEED"
         URL=$PG/$RUN
       fi
-      start_server "$URL" "$retention"
+      start_server "$URL" CRM_LOG_RETENTION="$retention"
       server_started=$(date +%s)
-      run_wrk "$TMP/warmup.txt" "$WARMUP"
-      run_wrk "$TMP/$mode.txt" "$DURATION"
+      run_wrk "$TMP/warmup.txt" "$WARMUP" "$BASE" "$TMP/manifest"
+      run_wrk "$TMP/$mode.txt" "$DURATION" "$BASE" "$TMP/manifest"
       rows=$(purged)
-      result "$TMP/$mode.txt"
+      parse_result "$TMP/$mode.txt"
       [[ $mode == keep ]] && KEEP_RPS=${R[rps]}
       ratio=$(awk -v a="${R[rps]}" -v b="$KEEP_RPS" 'BEGIN { printf "%.3f", a / b }')
       printf '%-8s %-7s %10.0f %9.2f %9.2f %8d %12d %7s\n' "$round" "$mode" "${R[rps]}" \
@@ -220,8 +145,8 @@ for ENGINE in $ENGINES; do
         log "[$ENGINE] all $ROWS rows purged $(( $(date +%s) - server_started )) s after the server started"
         if [[ $ENGINE == sqlite ]]; then
           log "[$ENGINE] pages after the purge (total free): $(pages "$TMP/run.db")"
-          run_wrk "$TMP/after.txt" "$DURATION"
-          result "$TMP/after.txt"
+          run_wrk "$TMP/after.txt" "$DURATION" "$BASE" "$TMP/manifest"
+          parse_result "$TMP/after.txt"
           log "[$ENGINE] ingest after the purge: ${R[rps]} req/s, ${R[ok]} rows more; pages (total free): $(pages "$TMP/run.db")"
           backup_started=$(date +%s%N)
           CRM_DATABASE_URL=sqlite://$TMP/run.db "$BIN" backup "$TMP/copy.db" >/dev/null
@@ -232,8 +157,9 @@ for ENGINE in $ENGINES; do
       stop_server
     done
   done
-  awk '$2 == "keep" { k += $3 } $2 == "purge" { p += $3 } END {
-    printf "all rounds: purge req/s / keep req/s = %.3f\n", p / k }' "$TABLE" >>"$TABLE"
+  overall=$(awk '$2 == "keep" { k += $3 } $2 == "purge" { p += $3 } END {
+    printf "all rounds: purge req/s / keep req/s = %.3f", p / k }' "$TABLE")
+  echo "$overall" >>"$TABLE"
   log "[$ENGINE] table"
   cat "$TABLE"
 done

@@ -10,10 +10,11 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
-LUA=$BENCH/wrk.lua
+# BIN: BENCH_BIN (another build, e.g. an earlier commit's), else target/release/crm-webhooks
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 # shellcheck source=bench/nginx_receiver.sh
 source "$BENCH/nginx_receiver.sh"
-BIN=${BENCH_BIN:-$ROOT/target/release/crm-webhooks}  # BENCH_BIN: another build, e.g. an earlier commit's
 
 # ---------------------------------------------------------------------------------------------
 # Knobs
@@ -29,31 +30,20 @@ LOGS_ROWS=${BENCH_LOGS_ROWS:-1000000}       # rows bulk-inserted before the logs
 DEEP_PAGE=${BENCH_LOGS_DEEP_PAGE:-5000}
 PG_PORT=${BENCH_PG_PORT:-5432}
 PG_USER=${BENCH_PG_USER:-postgres}
-PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}      # an existing database to run create/drop database from
-SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+PG=postgres://$PG_USER@127.0.0.1:$PG_PORT  # create/drop database run from BENCH_PG_ADMIN_DB (test)
 KEEP_TMP=${BENCH_KEEP_TMP:-0}
 BODIES_N=${BENCH_BODIES:-20000}             # distinct signed new_lead bodies of the create runs
 SCENARIOS=${BENCH_SCENARIOS:-all}           # all, or ingest (healthz and the two create runs)
-SECRET=bench-secret
-ADMIN_TOKEN=bench-admin
 API=/api/v1/webhooks
 
 # ---------------------------------------------------------------------------------------------
-# State for cleanup
-TMP=""
-SERVER_PID=""
+# State for cleanup (bench/lib.sh keeps the server, the databases and the checks)
 SAMPLER_PID=""
-PG_DB=""
-FAILURES=0          # hard check failures: lost writes, count mismatch, unclean exit, …
-declare -a REPORT=()
+PG_DB=""            # the engine's database, also in PG_DBS while it exists
+engine_fail() { fail "[$ENGINE] $*"; }
+ON_UNCLEAN_STOP=engine_fail
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-fail() { FAILURES=$((FAILURES + 1)); log "CHECK FAILED: $*"; REPORT+=("CHECK FAILED: $*"); }
-note() { REPORT+=("$*"); }
-die() { log "error: $*"; exit 1; }
-
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_ADMIN_DB" "$@"; }
-psql_bench() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" "$@"; }
+psql_bench() { psql -X -q -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
 
 stop_sampler() {
   if [[ -n $SAMPLER_PID ]]; then
@@ -63,29 +53,13 @@ stop_sampler() {
   fi
 }
 
-process_gone() { # true once $1 has exited (a zombie counts as exited)
-  local state=""
-  [[ -r /proc/$1/stat ]] || return 0
-  read -r _ _ state _ <"/proc/$1/stat" 2>/dev/null || return 0
-  [[ $state == Z ]]
-}
-
+# In place of bench/lib.sh's cleanup: a server still running is stopped without a check, and a
+# failed run keeps its logs and wrk outputs.
 cleanup() {
   local rc=$?
   set +e
   stop_sampler
-  if [[ -n $SERVER_PID ]]; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    for _ in $(seq 1 100); do process_gone "$SERVER_PID" && break; sleep 0.1; done
-    process_gone "$SERVER_PID" || kill -KILL "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=""
-  fi
-  if [[ -n $PG_DB ]]; then
-    psql_admin -c "drop database if exists $PG_DB with (force)" >/dev/null 2>&1
-    PG_DB=""
-  fi
-  nginx_receiver_stop
+  STOP_SECONDS=10 ON_UNCLEAN_STOP=: release_all
   if [[ -n $TMP && -d $TMP ]]; then
     if [[ $KEEP_TMP == 1 ]]; then
       log "kept $TMP"
@@ -100,20 +74,6 @@ cleanup() {
     fi
   fi
   exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-seconds_of() { # 15s, 2m, 1h, 30 -> seconds
-  local v=$1
-  case $v in
-    *ms) echo 1 ;;
-    *s) echo "${v%s}" ;;
-    *m) echo $(( ${v%m} * 60 )) ;;
-    *h) echo $(( ${v%h} * 3600 )) ;;
-    *) echo "$v" ;;
-  esac
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -140,77 +100,17 @@ if ! command -v wrk >/dev/null; then
   command -v wrk >/dev/null || die "wrk could not be installed"
 fi
 
-if [[ $SKIP_BUILD != 1 ]]; then
-  log "cargo build --release (and the sqlite_alone example)"
-  (cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example sqlite_alone)
-fi
+build_release sqlite_alone
 [[ -x $BIN ]] || die "$BIN is missing (build it or unset BENCH_SKIP_BUILD)"
 ALONE=$ROOT/target/release/examples/sqlite_alone
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
+make_tmp bench
 log "work dir: $TMP"
 
 # ---------------------------------------------------------------------------------------------
-# Helpers: ports, server, SQL, signing
+# Helpers: SQL, signing
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-start_server() { # engine dir; sets SERVER_PID, PORT, BASE
-  local dir=$1
-  PORT=$(free_port)
-  BASE=http://127.0.0.1:$PORT
-  CRM_BIND=127.0.0.1:$PORT CRM_DATABASE_URL=$DB_URL CRM_WEBHOOK_SECRET=$SECRET CRM_ADMIN_TOKEN=$ADMIN_TOKEN \
-    CRM_RATE_LIMIT_PER_MINUTE=0 CRM_DELIVERY_ALLOW_PRIVATE=true RUST_LOG=warn NO_COLOR=1 "$BIN" serve >"$dir/server.log" 2>&1 &
-  SERVER_PID=$!
-  local i
-  for i in $(seq 1 600); do
-    if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
-      log "server pid $SERVER_PID on $BASE is healthy after $((i / 10)).$((i % 10))s"
-      return 0
-    fi
-    if process_gone "$SERVER_PID"; then
-      cat "$dir/server.log" >&2
-      die "the server exited during start-up"
-    fi
-    sleep 0.1
-  done
-  die "the server did not answer /healthz within 60s"
-}
-
-stop_server() { # SIGTERM, then the exit code must be 0
-  local dir=$1 rc i
-  kill -TERM "$SERVER_PID"
-  for i in $(seq 1 300); do process_gone "$SERVER_PID" && break; sleep 0.1; done
-  if ! process_gone "$SERVER_PID"; then
-    fail "[$ENGINE] the server did not exit within 30s of SIGTERM (killed)"
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-  fi
-  set +e
-  wait "$SERVER_PID"
-  rc=$?
-  set -e
-  SERVER_PID=""
-  if [[ $rc -eq 0 ]]; then
-    log "server stopped on SIGTERM with exit code 0 after $((i / 10)).$((i % 10))s"
-    note "[$ENGINE] SIGTERM: exit code 0 after $((i / 10)).$((i % 10))s"
-  else
-    fail "[$ENGINE] the server exited with code $rc after SIGTERM"
-  fi
-}
-
-sql() { # one scalar from the bench database
-  if [[ $ENGINE == postgres ]]; then
-    psql_bench -At -c "$1"
-  else
-    python3 - "$DB_FILE" "$1" <<'PY'
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], timeout=30)
-print(conn.execute(sys.argv[2]).fetchone()[0])
-PY
-  fi
-}
+sql() { db_value "$DB_URL" "$1"; } # one scalar from the bench database
 
 sign() { # body file -> hex signature (the X-Webhook-Signature line of `crm-webhooks sign`)
   local sig
@@ -274,7 +174,7 @@ lead_manifest() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Measuring: sampler, wrk, results
+# Measuring: sampler, wrk (bench/lib.sh runs it), results
 
 start_sampler() { # out file gets "max_rss_kb max_wal_bytes" when the sampler is stopped
   local out=$1 pid=$SERVER_PID wal=${WAL_FILE:-}
@@ -299,27 +199,6 @@ start_sampler() { # out file gets "max_rss_kb max_wal_bytes" when the sampler is
     done
   ) &
   SAMPLER_PID=$!
-}
-
-run_wrk() { # out duration url manifest [header...]
-  local out=$1 duration=$2 url=$3 manifest=$4
-  shift 4
-  local limit=$(( $(seconds_of "$duration") + 30 ))
-  timeout -k 5 "$limit" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --timeout "$WRK_TIMEOUT" --latency \
-    -s "$LUA" "$url" -- "$manifest" "$@" >"$out" 2>&1 || {
-      cat "$out" >&2
-      die "wrk failed for $url (see above)"
-    }
-  grep -q '^BENCH_RESULT ' "$out" || { cat "$out" >&2; die "wrk printed no BENCH_RESULT line"; }
-}
-
-declare -A R=()
-parse_result() { # wrk output -> R[...]
-  local kv
-  R=()
-  for kv in $(grep '^BENCH_RESULT ' "$1" | head -1 | cut -d' ' -f2-); do
-    R[${kv%%=*}]=${kv#*=}
-  done
 }
 
 CEILING_RPS=""
@@ -389,6 +268,7 @@ settled() { # waits until the logs count stops moving (writes in flight at wrk's
 
 ENTITY_SQL=""
 count_outbox() { sql "select count(*) from outbox_events"; }
+# shellcheck disable=SC2016  # the single quotes are SQL's, inside a double-quoted string
 count_deliveries() { sql "select count(*) from webhook_deliveries${1:+ where status = '$1'}"; }
 
 snapshot_before() {
@@ -595,7 +475,7 @@ run_more_scenarios() {
       psql_bench -v rows="$LOGS_ROWS" -f "$BENCH/seed_logs_postgres.sql" | grep -E 'Time:|^[0-9]+$' | tail -3 | sed "s/^/[$ENGINE] /"
       note "[$ENGINE] after seeding: database $(psql_bench -At -c "select pg_database_size(current_database()) / 1048576") MB"
     fi
-    local auth="Authorization: Bearer $ADMIN_TOKEN"
+    local auth="Authorization: Bearer $TOKEN"
     local since
     since=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%SZ)
     local -a queries=(
@@ -638,7 +518,7 @@ run_engine() {
   : >"$ENGINE_DIR/table.txt"
   MAX_WAL=0
   CEILING_RPS=""
-  log "=== engine: $ENGINE — load:$(uptime | sed 's/.*load average: */ /')"
+  log "=== engine: $ENGINE — load:$(load_average)"
 
   if [[ $ENGINE == sqlite ]]; then
     DB_FILE=$ENGINE_DIR/bench.db
@@ -646,16 +526,18 @@ run_engine() {
     DB_URL=sqlite://$DB_FILE
     TRUE_SQL=1 FALSE_SQL=0
   else
-    for i in $(seq 1 30); do psql_admin -c 'select 1' >/dev/null 2>&1 && break; sleep 1; done
-    psql_admin -c 'select 1' >/dev/null || die "PostgreSQL does not answer on 127.0.0.1:$PG_PORT"
+    for i in $(seq 1 30); do pg_admin -c 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+    pg_admin -c 'select 1' >/dev/null || die "PostgreSQL does not answer on 127.0.0.1:$PG_PORT"
     PG_DB=crm_bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
-    psql_admin -c "create database $PG_DB" >/dev/null
-    DB_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB
+    pg_create "$PG_DB"
+    DB_URL=$PG/$PG_DB
     WAL_FILE=""
     TRUE_SQL=true FALSE_SQL=false
     log "created database $PG_DB"
   fi
-  start_server "$ENGINE_DIR"
+  SERVER_LOG=$ENGINE_DIR/server.log
+  start_server "$DB_URL" CRM_DELIVERY_ALLOW_PRIVATE=true NO_COLOR=1
+  log "server pid $SERVER_PID on $BASE is healthy after $((START_TENTHS / 10)).$((START_TENTHS % 10))s"
 
   # (a) ceiling: the no-op route of the same binary, through the same Lua script
   PRE_MEASURE="" scenario healthz "$DURATION" "$BASE/healthz" -
@@ -670,7 +552,7 @@ run_engine() {
   # server's delivery worker sends to a local receiver (nginx answering 200) on the same cores
   start_receiver
   local sub_id
-  out=$(curl -sS -X POST "$BASE$API/subscriptions" -H "Authorization: Bearer $ADMIN_TOKEN" \
+  out=$(curl -sS -X POST "$BASE$API/subscriptions" -H "Authorization: Bearer $TOKEN" \
     -H 'Content-Type: application/json' -d "{\"url\":\"$RECEIVER_URL\",\"description\":\"bench\"}")
   sub_id=$(json_id id "$out")
   [[ -n $sub_id ]] || die "could not create the subscription: $out"
@@ -685,13 +567,17 @@ run_engine() {
     sleep 0.5
   done
   note "[$ENGINE] create_lead_subscribed: deliveries still pending after the drain: $pending; dead: $(count_deliveries dead)"
-  curl -sS -o /dev/null -X DELETE "$BASE$API/subscriptions/$sub_id" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS -o /dev/null -X DELETE "$BASE$API/subscriptions/$sub_id" -H "Authorization: Bearer $TOKEN"
 
   if [[ $SCENARIOS == all ]]; then
     run_more_scenarios
   fi
 
-  stop_server "$ENGINE_DIR"
+  stop_server
+  if [[ $STOP_RC -eq 0 ]]; then
+    log "server stopped on SIGTERM with exit code 0 after $((STOP_TENTHS / 10)).$((STOP_TENTHS % 10))s"
+    note "[$ENGINE] SIGTERM: exit code 0 after $((STOP_TENTHS / 10)).$((STOP_TENTHS % 10))s"
+  fi
   # Lines at warn or above, grouped by message (timestamps and colours removed)
   sed 's/\x1b\[[0-9;]*m//g' "$ENGINE_DIR/server.log" >"$ENGINE_DIR/server.plain.log"
   local warn_lines
@@ -708,9 +594,10 @@ run_engine() {
   fi
 
   if [[ $ENGINE == postgres ]]; then
-    psql_admin -c "drop database if exists $PG_DB with (force)" >/dev/null
+    pg_admin -c "drop database if exists $PG_DB with (force)" >/dev/null
     log "dropped database $PG_DB"
     PG_DB=""
+    PG_DBS=()
   fi
   {
     echo
@@ -753,16 +640,9 @@ for engine in $ENGINES; do
   run_engine "$engine"
 done
 
-echo
-echo "################ results ################"
-log "load at the end:$(uptime | sed 's/.*load average: */ /') (nproc=$(nproc))"
+results_header
 for engine in $ENGINES; do cat "$TMP/$engine/summary.txt"; done
 ingest_summary
 echo
 echo "== checks and notes"
-for line in "${REPORT[@]}"; do echo "$line"; done
-if [[ $FAILURES -gt 0 ]]; then
-  echo "$FAILURES check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+report_checks
