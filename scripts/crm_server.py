@@ -1,5 +1,6 @@
 """What the Python check scripts share: the release server started on 127.0.0.1 on a temporary
-SQLite database and stopped again, `whsec_` secrets, free ports, and PASS/FAIL results.
+SQLite database and stopped again, HTTP requests, `whsec_` secrets, free ports, and PASS/FAIL
+results.
 
 The scripts import it from their own folder (`python scripts/NAME.py` puts it on the path).
 """
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +32,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def http(method: str, url: str, data: bytes | None, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """One HTTP request: the answer's status and body, error statuses included (urllib raises
+    on those)."""
+    req = urllib.request.Request(url, data=data, method=method)
+    for name, value in headers.items():
+        req.add_header(name, value)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
 
 
 def without_crm_settings() -> dict[str, str]:

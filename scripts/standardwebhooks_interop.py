@@ -26,11 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 
-from crm_server import Results, binary_argument, crm_server, new_secret, without_crm_settings
+from crm_server import Results, binary_argument, crm_server, http, new_secret, without_crm_settings
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -39,15 +37,7 @@ REQUEST_TIMEOUT = 10  # seconds, per HTTP request
 
 
 def post(base: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
-    req = urllib.request.Request(base + PATH, data=body, method="POST")
-    req.add_header("Content-Type", "application/json")
-    for name, value in headers.items():
-        req.add_header(name, value)
-    try:
-        with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        status, raw = err.code, err.read()
+    status, raw = http("POST", base + PATH, body, {"Content-Type": "application/json", **headers}, REQUEST_TIMEOUT)
     try:
         return status, json.loads(raw)
     except ValueError:

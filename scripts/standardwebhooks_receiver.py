@@ -30,13 +30,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from crm_server import Results, binary_argument, crm_server, new_secret
+from crm_server import Results, binary_argument, crm_server, http, new_secret
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -121,16 +119,8 @@ class Crm:
 
     def call(self, method: str, path: str, body: dict | None = None, headers: dict[str, str] | None = None):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + API + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            req.add_header(name, value)
-        try:
-            with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT) as resp:
-                status, raw = resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
+        sent = {"Content-Type": "application/json"} if data is not None else {}
+        status, raw = http(method, self.base + API + path, data, {**sent, **(headers or {})}, REQUEST_TIMEOUT)
         return status, (json.loads(raw) if raw else None)
 
     def admin(self, method: str, path: str, body: dict | None = None):
