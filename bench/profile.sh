@@ -40,11 +40,12 @@ python3 "$ROOT/bench/lead_bodies.py" "$ROOT/docs/examples/new_lead.request.json"
   "$PATH_CREATE" >"$TMP/manifest"
 
 URL=$BASE$PATH_CREATE
-wrk -t2 -c64 -d2s -s "$ROOT/bench/wrk.lua" "$URL" -- "$TMP/manifest" >/dev/null # warm-up
+run_wrk "$TMP/warmup.txt" 2s "$URL" "$TMP/manifest"
 perf record -a -g -F 499 -o "$TMP/perf.data" -- sleep "$SECONDS_LOADED" >/dev/null 2>&1 &
 PERF_PID=$!
-wrk -t2 -c64 -d"$((SECONDS_LOADED + 1))s" -s "$ROOT/bench/wrk.lua" "$URL" -- "$TMP/manifest" |
-  sed -n 's/^BENCH_RESULT requests=[0-9]* duration_us=[0-9]* \(rps=[0-9.]* p50_us=[0-9]* p90_us=[0-9]* p99_us=[0-9]*\).*/under perf: \1/p'
+run_wrk "$TMP/loaded.txt" "$((SECONDS_LOADED + 1))s" "$URL" "$TMP/manifest"
+parse_result "$TMP/loaded.txt"
+echo "under perf: rps=${R[rps]} p50_us=${R[p50_us]} p90_us=${R[p90_us]} p99_us=${R[p99_us]}"
 wait "$PERF_PID"
 # The backends of this benchmark's database (perf -a also records any other work on the machine)
 OURS=$SERVER_PID
