@@ -47,6 +47,10 @@ run_wrk "$TMP/loaded.txt" "$((SECONDS_LOADED + 1))s" "$URL" "$TMP/manifest"
 parse_result "$TMP/loaded.txt"
 echo "under perf: rps=${R[rps]} p50_us=${R[p50_us]} p90_us=${R[p90_us]} p99_us=${R[p99_us]}"
 wait "$PERF_PID"
+# The first N rows of a perf report (its comments and blank lines left out). It reads the whole
+# report: a reader that stopped early would end perf with SIGPIPE, and the script with it.
+report_rows() { awk -v n="$1" '!/^#/ && !/^$/ && shown < n { print; shown++ }'; }
+
 # The backends of this benchmark's database (perf -a also records any other work on the machine)
 OURS=$SERVER_PID
 if [[ $ENGINE == postgres ]]; then
@@ -56,12 +60,12 @@ fi
 if [[ $ENGINE == postgres ]]; then
   # Backends are processes of one thread each: their pid is their thread id
   echo "== CPU samples of this database's PostgreSQL backends (other databases' backends also count as postgres below)"
-  perf report -i "$TMP/perf.data" --no-children --sort pid -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |
+  perf report -i "$TMP/perf.data" --no-children --sort pid -g none 2>/dev/null | report_rows 1000000 |
     awk -v ours=",$OURS," '{ pct = $1; sub(/%/, "", pct); split($2, f, ":"); if (index(ours, "," (f[1] + 0) ",")) total += pct }
       END { printf "  PostgreSQL backends of %s: %.1f%%\n", db, total }' db="$PG_DB"
 fi
 echo "== CPU samples by thread kind ($ENGINE, all CPUs; swapper = idle)"
-perf report -i "$TMP/perf.data" --no-children --sort comm -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
+perf report -i "$TMP/perf.data" --no-children --sort comm -g none 2>/dev/null | report_rows 8
 echo "== hottest functions in the server's threads"
 perf report -i "$TMP/perf.data" --no-children --comms tokio-rt-worker,sqlite-writer,sqlite-checkpoi --sort comm,sym -g none 2>/dev/null |
-  grep -v '^#' | grep -v '^$' | head -25 | cut -c1-140
+  report_rows 25 | cut -c1-140
