@@ -102,6 +102,11 @@ NOW=$(date -u +%s)
 day() { date -u -d "@$(( NOW - $1 * 86400 ))" +%Y-%m-%d; }
 SPECIAL=$(( LEADS / 2 ))
 
+until_cursor() { # days -> the next_cursor of the first page of leads created that many days back
+  curl -sS -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/leads?created_until=$(day "$1")" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["next_cursor"])'
+}
+
 measure_all() { # engine database-url label -> prints the table
   local engine=$1 url=$2 label=$3 started
   # No log retention: the seeded log spans 30 days and must stay whole while it is measured.
@@ -130,6 +135,11 @@ measure_all() { # engine database-url label -> prints the table
   measure "leads created_since 1 year back" 10 "$L?created_since=$(day 365)"
   measure "leads created_until 2 years back" 10 "$L?created_until=$(day 723)"
   measure "leads created_until 1 year back" 10 "$L?created_until=$(day 365)"
+  measure "leads created_until 30 days back" 10 "$L?created_until=$(day 30)"
+  measure "leads created_since 1 day back" 10 "$L?created_since=$(day 1)"
+  measure "leads created_until 1 year back, won" 10 "$L?created_until=$(day 365)&status=won"
+  measure "leads created_until 1 year back, q" 10 "$L?created_until=$(day 365)&q=gonzalez"
+  measure "leads created_until 1 year back p.2" 10 "$L?created_until=$(day 365)&cursor=$(until_cursor 365)"
   measure "leads sort=updated_at updated_since" 10 "$L?sort=updated_at&updated_since=$(day 3)"
   measure "leads q e-mail prefix" 10 "$L?q=jennifer.ga"
   measure "leads q phone prefix" 10 "$L?q=%2B1%20(415)%2055"

@@ -12,6 +12,12 @@
 //! statistics and plans these filters well from their plain conditions (measured at a million
 //! records: every `q` and `has_duplicates` under 11 ms), and reading the ids first made its plans
 //! worse, so there each filter is asked as its plain condition ([`IdSource::plain`]).
+//!
+//! A filter may also know the newest id that can match ([`IdSource::seek`]): `created_until`
+//! far back matches only old records, which a walk from the newest record reaches after every
+//! newer one. Such a filter is walked on both engines, starting below that id, where its matches
+//! are dense, and is never read by id: the bound is one more `r.id <` condition, folded into the
+//! cursor's, so that the walk starts at the lower of the two.
 
 use crate::db::{DbError, Engine, Fetch, Value};
 
@@ -31,12 +37,28 @@ pub struct IdSource {
     walk: String,
     /// The same test on the row `r`, as the planner may use an index for it.
     plain: String,
+    /// `select` of one number above every id that can match (no row: none can).
+    seek: Option<String>,
     args: Vec<Value>,
 }
 
 impl IdSource {
     pub fn new(branches: Vec<String>, walk: String, plain: String, args: Vec<Value>) -> Self {
-        IdSource { branches, walk, plain, args }
+        IdSource { branches, walk, plain, seek: None, args }
+    }
+
+    /// The same filter, walked from below the id that `seek` answers (see the module docs).
+    pub fn with_seek(self, seek: String) -> Self {
+        IdSource { seek: Some(seek), ..self }
+    }
+
+    /// A number above every id that can match (`0` when none can), for a filter that knows one.
+    pub async fn seek(&self, conn: &mut (impl Fetch + ?Sized)) -> Result<Option<i64>, DbError> {
+        let Some(seek) = &self.seek else { return Ok(None) };
+        let mut args = Vec::new();
+        let sql = self.render(seek, &mut args);
+        let rows = conn.fetch_rows(&sql, args).await?;
+        Ok(Some(rows.first().map(|row| row.get::<i64>(0)).transpose()?.unwrap_or(0)))
     }
 
     /// The plain test on `r`, its arguments appended to `args`.
@@ -114,7 +136,8 @@ fn renumber(sql: &str, base: usize) -> String {
 }
 
 /// Of `sources`, the one whose matches are fewest, if they are fewer than [`SPARSE_BELOW`]
-/// (SQLite; `None` on PostgreSQL, see the module docs).
+/// (SQLite; `None` on PostgreSQL, see the module docs). A source with a seek is walked, never
+/// counted.
 pub async fn sparsest(
     conn: &mut (impl Fetch + ?Sized),
     engine: Engine,
@@ -124,7 +147,7 @@ pub async fn sparsest(
         return Ok(None);
     }
     let mut best: Option<(usize, i64)> = None;
-    for (i, source) in sources.iter().enumerate() {
+    for (i, source) in sources.iter().enumerate().filter(|(_, source)| source.seek.is_none()) {
         let count = source.count(conn).await?;
         if count < SPARSE_BELOW && best.is_none_or(|(_, fewest)| count < fewest) {
             best = Some((i, count));

@@ -2,7 +2,8 @@
 //! paging newest first (`id` descending), and `sort=updated_at` for syncing integrations (oldest
 //! change first, resuming after the last change answered, answering only changes older than the
 //! settle window so that one committing late is not skipped). Filters an index answers reach
-//! their rows as [`super::driver`] decides.
+//! their rows as [`super::driver`] decides; `created_until` starts its walk at the newest block
+//! of ids that can match ([`created`]).
 
 use std::time::Duration;
 
@@ -186,10 +187,27 @@ pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppErro
     Ok(query)
 }
 
+/// Ids in a block of `created_blocks` (migration 0012): `id / CREATED_BLOCK`.
+const CREATED_BLOCK: i64 = 1024;
+
 /// A creation-time bound (`op` is `>=` or `<`), read through the index of `(created_at, id)`.
+/// `created_until` (`<`) is walked from the end of the newest block of ids holding a record
+/// created before it, so that a bound far back does not walk every newer record first.
 fn created(table: &str, op: &str, at: String) -> IdSource {
     let ids = format!("select id from {table} where created_at {op} ?1");
-    IdSource::new(vec![ids], format!("r.created_at || '' {op} ?1"), format!("r.created_at {op} ?1"), vec![at.into()])
+    let source = IdSource::new(
+        vec![ids],
+        format!("r.created_at || '' {op} ?1"),
+        format!("r.created_at {op} ?1"),
+        vec![at.into()],
+    );
+    if op != "<" {
+        return source;
+    }
+    source.with_seek(format!(
+        "select (block + 1) * {CREATED_BLOCK} from created_blocks where kind = '{table}' and created_at < ?1 \
+         order by block desc limit 1"
+    ))
 }
 
 /// `q`: a prefix of the e-mail, the last name or the company name (case-insensitive), or of the
@@ -264,6 +282,17 @@ pub async fn page<R: Record>(
     };
     let sources = std::mem::take(&mut query.sources);
     let driver = driver::sparsest(conn, engine, &sources).await?;
+    // Every id answered is below this: the cursor's (newest first), and where the matches of a
+    // filter that knows it start.
+    let mut below = match (&cursor, query.by_update) {
+        (Some(cursor), false) => Some(cursor.id(0)?),
+        _ => None,
+    };
+    for source in &sources {
+        if let Some(seek) = source.seek(conn).await? {
+            below = Some(below.map_or(seek, |id| id.min(seek)));
+        }
+    }
     for (i, source) in sources.iter().enumerate() {
         if engine == Engine::Postgres {
             let condition = source.plain(&mut query.args);
@@ -276,11 +305,7 @@ pub async fn page<R: Record>(
     if let Some(source) = driver.map(|i| &sources[i]) {
         // Nothing else narrows a newest-first page: its ids are the newest matches alone.
         let alone = query.conditions.is_empty() && !query.by_update;
-        let newest = match (&cursor, alone) {
-            (_, false) => None,
-            (Some(cursor), true) => Some((Some(cursor.id(0)?), query.limit + 1)),
-            (None, true) => Some((None, query.limit + 1)),
-        };
+        let newest = alone.then_some((below, query.limit + 1));
         let condition = source.among(newest, &mut query.args);
         query.conditions.push(condition);
     }
@@ -295,8 +320,8 @@ pub async fn page<R: Record>(
             let (a, i) = (query.args.len() - 1, query.args.len());
             query.conditions.push(format!("(r.updated_at > ${a} or (r.updated_at = ${a} and r.id > ${i}))"));
         }
-    } else if let Some(cursor) = &cursor {
-        let id = cursor.id(0)?;
+    }
+    if let Some(id) = below {
         query.push(|n| format!("r.id < ${n}"), id.into());
     }
     let clause =

@@ -5,6 +5,7 @@ mod helpers;
 
 mod browser;
 mod concurrency;
+mod created_far_back;
 mod dashboard;
 mod errors;
 mod examples_file;
