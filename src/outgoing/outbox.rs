@@ -21,8 +21,27 @@ pub struct OutgoingEvent {
     pub data: Value,
 }
 
+/// A `webhook-id`: UUIDv7, so ids sort in the order events were made and the `event_id` index
+/// grows at its end instead of splitting pages at random places.
 fn new_event_id() -> String {
-    format!("msg_{}", uuid::Uuid::new_v4().simple())
+    format!("msg_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// The fan-out statement for one event type. The type is written into the filter as a literal:
+/// a `LIKE` whose pattern is a bound value makes SQLite prepare the statement again on every
+/// execution (the pattern may change the plan), while one statement per type is prepared once
+/// and kept. `events` is a JSON array of known type names; no name is another's pattern.
+fn fan_out_sql(event_type: &'static str) -> String {
+    assert!(
+        event_type.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.'),
+        "an event type is a plain name"
+    );
+    format!(
+        "insert into webhook_deliveries (subscription_id, event_id, event_type, entity_type, entity_id, order_key, \
+         status, attempts, next_attempt_at, created_at) \
+         select s.id, e.id, $2, $3, $4, $5, 'pending', 0, $6, $7 from webhook_subscriptions s, outbox_events e \
+         where e.event_id = $1 and s.disabled = $8 and (s.events is null or s.events like '%\"{event_type}\"%')"
+    )
 }
 
 fn after(delay: Duration) -> String {
@@ -55,14 +74,9 @@ pub async fn record(conn: &mut WriteConn, event: &OutgoingEvent, first_delay: Du
         None => (None, None),
     };
     let order_key = event.entity.map(|(kind, id)| format!("{}:{id}", kind.as_str()));
-    // `events` is a JSON array of known type names; no name is another's LIKE pattern.
-    let pattern = format!("%\"{}\"%", event.event_type);
     conn.execute_later(
-        "insert into webhook_deliveries (subscription_id, event_id, event_type, entity_type, entity_id, order_key, \
-         status, attempts, next_attempt_at, created_at) \
-         select s.id, e.id, $2, $3, $4, $5, 'pending', 0, $6, $7 from webhook_subscriptions s, outbox_events e \
-         where e.event_id = $1 and s.disabled = $8 and (s.events is null or s.events like $9)",
-        args![event_id, event.event_type, entity_type, entity_id, order_key, after(first_delay), now, false, pattern],
+        &fan_out_sql(event.event_type),
+        args![event_id, event.event_type, entity_type, entity_id, order_key, after(first_delay), now, false],
     )
     .await
 }
@@ -85,4 +99,27 @@ pub async fn insert_ping(conn: &mut WriteConn, subscription_id: i64, first_delay
     let id = row.insert(&mut change, "webhook_deliveries").await?;
     change.commit().await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..200).map(|_| new_event_id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(ids.iter().all(|id| id.len() == 36 && id.starts_with("msg_")), "{ids:?}");
+        assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), ids.len());
+    }
+
+    #[test]
+    fn the_fan_out_filters_on_the_quoted_type() {
+        for name in types::EVENT_TYPES {
+            let sql = fan_out_sql(name);
+            assert!(sql.contains(&format!("s.events like '%\"{name}\"%'")), "{sql}");
+        }
+    }
 }
