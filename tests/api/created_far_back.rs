@@ -5,27 +5,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_upgraded, Engine, TestApp};
+use crate::helpers::{every_page, spawn_app, spawn_app_upgraded, Engine, TestApp};
 use crate::on_both_engines;
-
-/// Every id of `path?query`, paged `limit` at a time by cursor, newest first.
-async fn every_page(app: &TestApp, path: &str, query: &str, limit: usize) -> Vec<i64> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let after = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let reply = app.get(&format!("/api/v1/{path}?{query}&limit={limit}{after}")).await;
-        assert_eq!(reply.status, 200, "{path}?{query}: {}", reply.text);
-        let items = reply.body["items"].as_array().expect("items").clone();
-        assert!(items.len() <= limit, "{path}?{query}");
-        ids.extend(items.iter().map(|item| item["id"].as_i64().unwrap()));
-        match reply.body["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => return ids,
-        }
-        assert!(ids.len() < 100, "{path}?{query}: the cursor does not end");
-    }
-}
 
 /// `YYYY-MM-DD` as the service stores a time.
 fn at(day: &str) -> String {

@@ -5,32 +5,13 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{Engine, TestApp};
+use crate::helpers::{every_page, Engine, TestApp};
 use crate::on_both_engines;
 
 async fn new_lead(app: &TestApp, data: Value) -> i64 {
     let reply = app.post("/incoming/lead/create", &json!({"event": "new_lead", "data": data})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.body["data"]["lead_id"].as_i64().unwrap()
-}
-
-/// Every id of `query` on the leads, paged `limit` at a time by cursor, newest first.
-async fn every_page(app: &TestApp, query: &str, limit: usize) -> Vec<i64> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let after = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let reply = app.get(&format!("/api/v1/leads?{query}&limit={limit}{after}")).await;
-        assert_eq!(reply.status, 200, "{query}: {}", reply.text);
-        let items = reply.body["items"].as_array().expect("items").clone();
-        assert!(items.len() <= limit, "{query}");
-        ids.extend(items.iter().map(|item| item["id"].as_i64().unwrap()));
-        match reply.body["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => return ids,
-        }
-        assert!(ids.len() < 100, "{query}: the cursor does not end");
-    }
 }
 
 async fn filters_read_through_an_index_or_a_walk_answer_the_same_pages(engine: Engine) {
@@ -53,27 +34,27 @@ async fn filters_read_through_an_index_or_a_walk_answer_the_same_pages(engine: E
     let until = format!("created_until={}", urlencoding(&midpoint));
 
     // Alone: the newest matches through the index, one page at a time.
-    assert_eq!(every_page(&app, "q=ko", 2).await, vec![kowalczyk, kohl, koch, kowal_firm, old_kowalski]);
-    assert_eq!(every_page(&app, "q=KOWAL", 1).await, vec![kowalczyk, kowal_firm, old_kowalski]);
-    assert_eq!(every_page(&app, "q=555-01", 1).await, vec![other, old_kowalski]);
-    assert_eq!(every_page(&app, &since, 1).await, vec![kowalczyk, other, kohl]);
-    assert_eq!(every_page(&app, &until, 2).await, vec![koch, kowal_firm, old_kowalski]);
+    assert_eq!(every_page(&app, "leads", "q=ko", 2).await, vec![kowalczyk, kohl, koch, kowal_firm, old_kowalski]);
+    assert_eq!(every_page(&app, "leads", "q=KOWAL", 1).await, vec![kowalczyk, kowal_firm, old_kowalski]);
+    assert_eq!(every_page(&app, "leads", "q=555-01", 1).await, vec![other, old_kowalski]);
+    assert_eq!(every_page(&app, "leads", &since, 1).await, vec![kowalczyk, other, kohl]);
+    assert_eq!(every_page(&app, "leads", &until, 2).await, vec![koch, kowal_firm, old_kowalski]);
     // Duplicates: koch and kohl share an e-mail, other and old_kowalski a phone.
-    assert_eq!(every_page(&app, "has_duplicates=true", 1).await, vec![other, kohl, koch, old_kowalski]);
+    assert_eq!(every_page(&app, "leads", "has_duplicates=true", 1).await, vec![other, kohl, koch, old_kowalski]);
 
     // Beside a filter that no index answers: every match, then that test.
-    assert_eq!(every_page(&app, "q=ko&status=contacted", 1).await, vec![kowalczyk, kohl]);
-    assert_eq!(every_page(&app, "has_duplicates=true&status=new", 1).await, vec![other, koch, old_kowalski]);
+    assert_eq!(every_page(&app, "leads", "q=ko&status=contacted", 1).await, vec![kowalczyk, kohl]);
+    assert_eq!(every_page(&app, "leads", "has_duplicates=true&status=new", 1).await, vec![other, koch, old_kowalski]);
 
     // Two or three of them: the one with the fewest matches drives, the others are tested on the
     // walk (each side both ways round).
-    assert_eq!(every_page(&app, &format!("q=ko&{until}"), 1).await, vec![koch, kowal_firm, old_kowalski]);
-    assert_eq!(every_page(&app, &format!("q=kowalc&{since}"), 1).await, vec![kowalczyk]);
-    assert_eq!(every_page(&app, &format!("q=kowalc&{until}"), 1).await, Vec::<i64>::new());
-    assert_eq!(every_page(&app, &format!("q=555&{since}"), 1).await, vec![other]);
-    assert_eq!(every_page(&app, &format!("q=ann.&{since}"), 1).await, vec![kohl]);
-    assert_eq!(every_page(&app, &format!("has_duplicates=true&q=ko&{since}"), 1).await, vec![kohl]);
-    assert_eq!(every_page(&app, &format!("{since}&{until}"), 1).await, Vec::<i64>::new());
+    assert_eq!(every_page(&app, "leads", &format!("q=ko&{until}"), 1).await, vec![koch, kowal_firm, old_kowalski]);
+    assert_eq!(every_page(&app, "leads", &format!("q=kowalc&{since}"), 1).await, vec![kowalczyk]);
+    assert_eq!(every_page(&app, "leads", &format!("q=kowalc&{until}"), 1).await, Vec::<i64>::new());
+    assert_eq!(every_page(&app, "leads", &format!("q=555&{since}"), 1).await, vec![other]);
+    assert_eq!(every_page(&app, "leads", &format!("q=ann.&{since}"), 1).await, vec![kohl]);
+    assert_eq!(every_page(&app, "leads", &format!("has_duplicates=true&q=ko&{since}"), 1).await, vec![kohl]);
+    assert_eq!(every_page(&app, "leads", &format!("{since}&{until}"), 1).await, Vec::<i64>::new());
 
     // Sync order: the same matches, oldest change first.
     let reply = app.get("/api/v1/leads?q=ko&sort=updated_at&updated_since=2000-01-01").await;
