@@ -1,11 +1,13 @@
 //! The delivery worker: claims due deliveries as leases (one short write), sends each outside any
-//! transaction with at most `CRM_DELIVERY_CONCURRENCY` in flight, and records every attempt with
-//! the delivery's next state — delivered on a 2xx, else the next attempt after the schedule's delay
-//! (±20 % jitter, at least a 429/503's `Retry-After`), `dead` after the last. `410 Gone` disables
-//! the subscription, and so do five days of failures. It polls (after finding nothing due, not
-//! before the next pending delivery's time, at most 2 s), and is woken early by commits that
-//! queue deliveries and by changes that release waiting ones; stopping it waits for the attempts
-//! in flight.
+//! transaction with at most `CRM_DELIVERY_CONCURRENCY` in flight, and has every attempt recorded
+//! ([`super::record`], in batches) with the delivery's next state — delivered on a 2xx, else the
+//! next attempt after the schedule's delay (±20 % jitter, at least a 429/503's `Retry-After`),
+//! `dead` after the last. `410 Gone` disables the subscription, and so do five days of failures.
+//! It claims for many slots at once: when half of them are free, when none is busy, or at once
+//! when a commit queued deliveries. It polls (after finding nothing due, not before the next
+//! pending delivery's time, at most 2 s), and is woken early by commits that queue deliveries, by
+//! changes that release waiting ones and by recorded attempts; stopping it waits for the attempts
+//! in flight and their records.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +17,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use super::lease::{self, Claimed, Completion};
-use super::metrics::{DeliveryMetrics, Reached};
+use super::metrics::DeliveryMetrics;
+use super::record::{self, Recorded};
 use super::sender::{Outbound, Outcome, Sender};
 use super::settings::DeliveryConfig;
 use crate::db::{Db, Engine};
@@ -39,7 +42,10 @@ pub struct Shared {
     pub config: DeliveryConfig,
     pub sender: Sender,
     pub metrics: DeliveryMetrics,
+    /// Rung by commits that queue deliveries and changes that release waiting ones.
     pub wake: Notify,
+    /// Rung when attempts are recorded (the next delivery about a record may be due).
+    pub recorded: Notify,
 }
 
 /// Starts the worker as the task `delivery_worker`. On SQLite, where one instance owns the
@@ -57,10 +63,14 @@ pub async fn start(db: Db, shared: Arc<Shared>, tasks: &Tasks) -> anyhow::Result
     Ok(())
 }
 
-/// Claims and sends until shutdown, then waits for the attempts in flight.
+/// Claims and sends until shutdown, then waits for the attempts in flight and their records.
 async fn run(db: Db, shared: Arc<Shared>, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    let (recorder, recording) = record::start(db.clone(), shared.clone());
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let mut depth_at = tokio::time::Instant::now();
+    let slots = shared.config.concurrency;
+    // Claim whatever is free on the first turn, after a commit's wake and after a pause.
+    let mut claim_now = true;
     loop {
         while in_flight.try_join_next().is_some() {}
         if depth_at.elapsed() >= DEPTH_EVERY {
@@ -69,31 +79,39 @@ async fn run(db: Db, shared: Arc<Shared>, mut shutdown: Shutdown) -> anyhow::Res
                 shared.metrics.set_queue_depth(depth);
             }
         }
-        let free = shared.config.concurrency.saturating_sub(in_flight.len());
+        let free = slots.saturating_sub(in_flight.len());
         let mut pause = POLL;
-        if free > 0 {
+        if free > 0 && (claim_now || in_flight.is_empty() || free * 2 >= slots) {
             match claim(&db, &shared, free, None).await {
                 Ok(batch) => {
                     if batch.is_empty() {
                         pause = idle_pause(&db).await;
                     }
                     for claimed in batch {
-                        let (db, shared) = (db.clone(), shared.clone());
-                        in_flight.spawn(async move { attempt(&db, &shared, claimed).await });
+                        let (shared, recorder) = (shared.clone(), recorder.clone());
+                        in_flight.spawn(async move {
+                            let done = attempt(&shared, claimed).await;
+                            // Fails only once the recorder is gone, after shutdown.
+                            let _ = recorder.send(done).await;
+                        });
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "cannot claim deliveries"),
             }
         }
+        claim_now = false;
         tokio::select! {
             biased;
             () = shutdown.requested() => break,
-            Some(_) = in_flight.join_next(), if in_flight.len() >= shared.config.concurrency => {}
-            _ = shared.wake.notified() => {}
-            _ = tokio::time::sleep(pause) => {}
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            _ = shared.wake.notified() => claim_now = true,
+            _ = shared.recorded.notified() => {}
+            _ = tokio::time::sleep(pause) => claim_now = true,
         }
     }
     while in_flight.join_next().await.is_some() {}
+    drop(recorder);
+    let _ = recording.await;
     Ok(())
 }
 
@@ -152,8 +170,8 @@ fn jittered(delay: Duration) -> Duration {
     delay.mul_f64(rand::rng().random_range(0.8..=1.2))
 }
 
-/// Sends one claimed delivery and records the attempt.
-pub async fn attempt(db: &Db, shared: &Shared, claimed: Claimed) {
+/// Sends one claimed delivery; the result is what [`record`] writes.
+pub async fn attempt(shared: &Shared, claimed: Claimed) -> Recorded {
     let started_at = time::now();
     let mut secrets = vec![claimed.secret.as_str()];
     secrets.extend(claimed.previous_secret.as_deref());
@@ -206,31 +224,7 @@ pub async fn attempt(db: &Db, shared: &Shared, claimed: Claimed) {
         log,
     };
     shared.metrics.attempt(sent.outcome);
-    let written = db.write(move |conn| Box::pin(async move { Ok(lease::complete(conn, &done).await?) })).await;
-    match written {
-        Ok((applied, disabled)) => {
-            if applied {
-                shared.metrics.reached(match status {
-                    "delivered" => Reached::Delivered,
-                    "dead" => Reached::Dead,
-                    _ => Reached::Retrying,
-                });
-                if status == "delivered" {
-                    if let Ok(created) = chrono::DateTime::parse_from_rfc3339(&claimed.event_created_at) {
-                        shared
-                            .metrics
-                            .latency((now - created.with_timezone(&chrono::Utc)).to_std().unwrap_or_default());
-                    }
-                }
-            }
-            if let Some(reason) = disabled {
-                tracing::warn!(subscription_id = claimed.subscription_id, reason, "subscription disabled");
-            }
-        }
-        Err(err) => tracing::error!(delivery_id = claimed.id, error = %err, "cannot record a delivery attempt"),
-    }
-    // The record's next delivery may be due now.
-    shared.wake.notify_one();
+    Recorded { done, event_created_at: claimed.event_created_at }
 }
 
 #[cfg(test)]

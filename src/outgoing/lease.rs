@@ -56,10 +56,10 @@ const PLAN_BY_INDEX: &str = "select set_config('enable_sort', 'off', true), \
 /// Leases up to `limit` due deliveries until `until`; `only` claims that one delivery if it is
 /// pending and free (the test route), whatever its time or its subscription's state.
 ///
-/// The due ids are read first, then leased by id in the same transaction: on PostgreSQL the rows
-/// read stay locked until the commit, and SQLite has one writer, so they are still due. (A single
-/// `update … where id in (select …)` may be planned as a join that runs the walk again for every
-/// pending row.)
+/// The due ids are read first, then leased and read back by id in the same transaction: on
+/// PostgreSQL the rows read stay locked until the commit, and SQLite has one writer, so they are
+/// still due. (A single `update … where id in (select …)` may be planned as a join that runs the
+/// walk again for every pending row.)
 pub async fn claim(
     conn: &mut WriteConn,
     engine: Engine,
@@ -69,17 +69,23 @@ pub async fn claim(
     only: Option<i64>,
 ) -> Result<Vec<Claimed>, DbError> {
     let token = uuid::Uuid::new_v4().simple().to_string();
-    let changed = match only {
+    let mut change = conn.begin().await?;
+    let ids: Vec<i64> = match only {
         Some(id) => {
-            conn.execute(
-                "update webhook_deliveries set locked_until = $2, lock_token = $3 where id = $4 \
-                 and status = 'pending' and (locked_until is null or locked_until < $1)",
-                args![now, until, token.clone(), id],
-            )
-            .await?
+            let leased = change
+                .execute(
+                    "update webhook_deliveries set locked_until = $2, lock_token = $3 where id = $4 \
+                     and status = 'pending' and (locked_until is null or locked_until < $1)",
+                    args![now, until, token.clone(), id],
+                )
+                .await?;
+            if leased == 0 {
+                Vec::new()
+            } else {
+                vec![id]
+            }
         }
         None => {
-            let mut change = conn.begin().await?;
             let lock = if engine == Engine::Postgres {
                 change.execute(PLAN_BY_INDEX, Vec::new()).await?;
                 " for update skip locked"
@@ -87,37 +93,35 @@ pub async fn claim(
                 ""
             };
             let due = change.fetch_all(&format!("{DUE}{lock}"), args![now, false, limit]).await?;
-            let mut values = args![until, token.clone()];
-            for row in &due {
-                values.push(Value::from(row.get::<i64>("id")?));
-            }
-            let changed = if due.is_empty() {
-                0
-            } else {
-                let ids: Vec<String> = (3..values.len() + 1).map(|n| format!("${n}")).collect();
+            let ids = due.iter().map(|row| row.get::<i64>("id")).collect::<Result<Vec<_>, _>>()?;
+            if !ids.is_empty() {
+                let mut values = args![until, token.clone()];
+                values.extend(ids.iter().map(|id| Value::from(*id)));
                 let sql = format!(
                     "update webhook_deliveries set locked_until = $1, lock_token = $2 where id in ({})",
-                    ids.join(", ")
+                    placeholders(3, ids.len())
                 );
-                change.execute(&sql, values).await?
-            };
-            change.commit().await?;
-            changed
+                change.execute(&sql, values).await?;
+            }
+            ids
         }
     };
-    if changed == 0 {
+    if ids.is_empty() {
+        change.commit().await?;
         return Ok(Vec::new());
     }
-    let rows = conn
-        .fetch_all(
-            "select d.id, d.attempts, d.subscription_id, d.entity_type, d.entity_id, e.event_id, e.event_type, \
-             e.payload, e.created_at, s.url, s.secret, \
-             case when s.previous_secret_expires_at > $2 then s.previous_secret end as previous_secret \
-             from webhook_deliveries d join outbox_events e on e.id = d.event_id \
-             join webhook_subscriptions s on s.id = d.subscription_id where d.lock_token = $1 order by d.id",
-            args![token.clone(), now],
-        )
-        .await?;
+    let mut values = args![now];
+    values.extend(ids.iter().map(|id| Value::from(*id)));
+    let sql = format!(
+        "select d.id, d.attempts, d.subscription_id, d.entity_type, d.entity_id, e.event_id, e.event_type, \
+         e.payload, e.created_at, s.url, s.secret, \
+         case when s.previous_secret_expires_at > $1 then s.previous_secret end as previous_secret \
+         from webhook_deliveries d join outbox_events e on e.id = d.event_id \
+         join webhook_subscriptions s on s.id = d.subscription_id where d.id in ({}) order by d.id",
+        placeholders(2, ids.len())
+    );
+    let rows = change.fetch_all(&sql, values).await?;
+    change.commit().await?;
     rows.iter()
         .map(|row| {
             Ok(Claimed {
@@ -137,6 +141,11 @@ pub async fn claim(
             })
         })
         .collect()
+}
+
+/// `$first, $first+1, …`, `count` of them.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The state an attempt leaves its delivery in.

@@ -2,8 +2,8 @@
 //! change writes its event to an outbox in the same transaction ([`outbox`]); a worker
 //! ([`dispatcher`]) delivers it to each subscription, signed the Standard Webhooks way
 //! ([`signer`]), in order per record, at least once, with retries, and logs every attempt as an
-//! `outgoing` row. This module owns the subscription and delivery admin routes, their OpenAPI
-//! part, the settings of delivery and its metrics.
+//! `outgoing` row ([`record`]). This module owns the subscription and delivery admin routes,
+//! their OpenAPI part, the settings of delivery and its metrics.
 
 pub mod deliveries;
 pub mod dispatcher;
@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod page;
+pub mod record;
 pub mod sender;
 pub mod settings;
 pub mod signer;
@@ -54,7 +55,7 @@ impl Outgoing {
     pub fn new(config: DeliveryConfig, metrics: &Metrics) -> anyhow::Result<Outgoing> {
         let sender = sender::Sender::new(&config)?;
         let metrics = DeliveryMetrics::new(metrics);
-        let shared = Shared { config, sender, metrics, wake: Default::default() };
+        let shared = Shared { config, sender, metrics, wake: Default::default(), recorded: Default::default() };
         Ok(Outgoing { shared: Arc::new(shared) })
     }
 
@@ -81,7 +82,8 @@ impl Outgoing {
             match dispatcher::claim(&db, &shared, 1, Some(delivery_id)).await {
                 Ok(claimed) => {
                     for one in claimed {
-                        dispatcher::attempt(&db, &shared, one).await;
+                        let done = dispatcher::attempt(&shared, one).await;
+                        record::write(&db, &shared, vec![done]).await;
                     }
                 }
                 Err(err) => tracing::warn!(delivery_id, error = %err, "cannot claim a test delivery"),

@@ -22,6 +22,7 @@ mod outgoing_backlog;
 mod outgoing_events;
 mod outgoing_input;
 mod outgoing_queue;
+mod outgoing_record;
 mod pipeline_rules;
 mod reading;
 mod receiver;

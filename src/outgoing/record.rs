@@ -1,0 +1,117 @@
+//! Recording delivery attempts in batches. An attempt that got its answer hands its result to one
+//! recorder (a bounded queue, so that sending never runs far ahead of recording), which writes the
+//! results queued at that moment in one change: each attempt in a savepoint of its own (its log
+//! row, its attempt row, the delivery's next state, the subscription's failure streak), so that
+//! one that fails is rolled back alone and the others still count. On SQLite the change is one job
+//! of the group-commit writer instead of one per attempt; on PostgreSQL one transaction (one
+//! commit) instead of one per attempt. A few batches are written at once, so that the next one is
+//! gathered while one commits. After each batch the worker is told, since the next delivery about
+//! a record may be due once the one before it is recorded.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::dispatcher::Shared;
+use super::lease::{self, Completion};
+use super::metrics::Reached;
+use crate::db::{Db, Engine};
+
+/// One attempt to record, with what is reported once it is written.
+pub struct Recorded {
+    pub done: Completion,
+    /// When the event was made (for the commit-to-delivery latency).
+    pub event_created_at: String,
+}
+
+/// At most this many attempts share a change, and at most this many changes are written at once:
+/// SQLite's writer commits other requests' jobs between two batches, so its batches stay short;
+/// on PostgreSQL each attempt holds a subtransaction and a few round trips.
+fn limits(engine: Engine) -> (usize, usize) {
+    match engine {
+        Engine::Sqlite => (64, 2),
+        Engine::Postgres => (16, 3),
+    }
+}
+
+/// Starts the recorder; it ends once every sender is dropped and what they queued is written.
+pub fn start(db: Db, shared: Arc<Shared>) -> (mpsc::Sender<Recorded>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(shared.config.concurrency.max(1));
+    (tx, tokio::spawn(run(db, shared, rx)))
+}
+
+async fn run(db: Db, shared: Arc<Shared>, mut rx: mpsc::Receiver<Recorded>) {
+    let (most, parallel) = limits(db.engine());
+    let mut writing: JoinSet<()> = JoinSet::new();
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < most {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        while writing.len() >= parallel {
+            writing.join_next().await;
+        }
+        let (db, shared) = (db.clone(), shared.clone());
+        writing.spawn(async move { write(&db, &shared, batch).await });
+    }
+    while writing.join_next().await.is_some() {}
+}
+
+/// Writes `batch` in one change, reports each attempt, and wakes the worker.
+pub async fn write(db: &Db, shared: &Shared, batch: Vec<Recorded>) {
+    let ids: Vec<i64> = batch.iter().map(|one| one.done.delivery_id).collect();
+    let written = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let mut change = conn.begin().await?;
+                let mut results = Vec::with_capacity(batch.len());
+                for one in &batch {
+                    results.push(lease::complete(&mut change, &one.done).await);
+                }
+                change.commit().await?;
+                Ok(batch.into_iter().zip(results).collect::<Vec<_>>())
+            })
+        })
+        .await;
+    match written {
+        Ok(outcomes) => {
+            for (one, result) in outcomes {
+                match result {
+                    Ok((applied, disabled)) => report(shared, &one, applied, disabled),
+                    Err(err) => tracing::error!(
+                        delivery_id = one.done.delivery_id,
+                        error = %err,
+                        "cannot record a delivery attempt"
+                    ),
+                }
+            }
+        }
+        Err(err) => tracing::error!(deliveries = ?ids, error = %err, "cannot record delivery attempts"),
+    }
+    shared.recorded.notify_one();
+}
+
+fn report(shared: &Shared, one: &Recorded, applied: bool, disabled: Option<String>) {
+    let done = &one.done;
+    if applied {
+        shared.metrics.reached(match done.status {
+            "delivered" => Reached::Delivered,
+            "dead" => Reached::Dead,
+            _ => Reached::Retrying,
+        });
+        if done.status == "delivered" {
+            let at = chrono::DateTime::parse_from_rfc3339(&done.now);
+            let created = chrono::DateTime::parse_from_rfc3339(&one.event_created_at);
+            if let (Ok(at), Ok(created)) = (at, created) {
+                shared.metrics.latency((at - created).to_std().unwrap_or_default());
+            }
+        }
+    }
+    if let Some(reason) = disabled {
+        tracing::warn!(subscription_id = done.subscription_id, reason, "subscription disabled");
+    }
+}
