@@ -148,8 +148,93 @@ async fn created_until_on_records_made_through_webhooks(engine: Engine) {
     }
 }
 
+/// Makes a lead through the webhook (which writes its search keys), created at `created` when
+/// given: its id.
+async fn lead_made_at(app: &TestApp, data: Value, created: Option<&str>) -> i64 {
+    let reply = app.post("/incoming/lead/create", &json!({"event": "new_lead", "data": data})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let id = reply.body["data"]["lead_id"].as_i64().unwrap();
+    if let Some(created) = created {
+        app.execute(&format!("update leads set created_at = '{created}', updated_at = '{created}' where id = {id}"))
+            .await;
+    }
+    id
+}
+
+/// `q` beside `created_until` answers the matches created before the bound, newest first, paged
+/// by cursor: by last name, company, e-mail and phone, with matches after the bound and other
+/// records before it left out, whichever parameter comes first.
+async fn q_beside_created_until_pages_the_matches_before_the_bound(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    // Each group: a last name, a company and an e-mail that start with `gonz` (any capitals), and
+    // a record matching none of them (a phone instead).
+    let group = |n: usize| {
+        [
+            json!({"first_name": "Ana", "last_name": if n.is_multiple_of(2) { "González" } else { "GONZALEZ" }}),
+            json!({"first_name": "Bo", "last_name": "Smith", "company_name": format!("Gonzaga Foods {n}")}),
+            json!({"first_name": "Cy", "last_name": "Smith", "email": format!("Gonzo.{n}@Example.com")}),
+            json!({"first_name": "Di", "last_name": "Smith", "company_name": "Acme", "phone": format!("(415) 555-01{n:02}")}),
+        ]
+    };
+    // Two groups created in 2020, in id order, in the first block of ids.
+    let mut old = Vec::new();
+    for n in 0..2 {
+        for (k, data) in group(n).into_iter().enumerate() {
+            old.push(lead_made_at(&app, data, Some(&at(&format!("2020-0{}-0{}", n + 1, k + 1)))).await);
+        }
+    }
+    // Two groups made now, in a later block of ids.
+    let restart = match engine {
+        Engine::Sqlite => "update sqlite_sequence set seq = 3000 where name = 'leads'",
+        Engine::Postgres => "alter table leads alter column id restart with 3001",
+    };
+    app.execute(restart).await;
+    let mut new = Vec::new();
+    for n in 2..4 {
+        for data in group(n) {
+            new.push(lead_made_at(&app, data, None).await);
+        }
+    }
+    assert!(new[0] > 3000, "{new:?}");
+    let matching = |ids: &[i64]| -> Vec<i64> {
+        ids.iter().enumerate().filter(|(i, _)| i % 4 != 3).map(|(_, id)| *id).rev().collect()
+    };
+    let phones = |ids: &[i64]| -> Vec<i64> { ids.iter().skip(3).step_by(4).copied().rev().collect() };
+
+    let old_matches = matching(&old);
+    assert_eq!(old_matches.len(), 6);
+    for limit in [1, 2, 4, 50] {
+        for query in
+            ["q=gonz&created_until=2021-01-01", "created_until=2021-01-01&q=gonz", "created_until=2021-01-01&q=GONZ"]
+        {
+            assert_eq!(every_page(&app, "leads", query, limit).await, old_matches, "{query}, limit {limit}");
+        }
+    }
+    // The bound between the two old groups, and within the first.
+    assert_eq!(every_page(&app, "leads", "created_until=2020-02-01&q=gonz", 2).await, matching(&old[..4]));
+    assert_eq!(every_page(&app, "leads", "created_until=2020-01-03&q=gonz", 1).await, vec![old[1], old[0]]);
+    assert_eq!(every_page(&app, "leads", "created_until=2020-01-01&q=gonz", 1).await, Vec::<i64>::new());
+    // Phone digits and the last name alone.
+    assert_eq!(every_page(&app, "leads", "created_until=2021-01-01&q=%28415%29%20555", 1).await, phones(&old));
+    assert_eq!(
+        every_page(&app, "leads", "created_until=2021-01-01&q=gonzá", 1).await,
+        vec![old[0]],
+        "González in the first old group, GONZALEZ in the second"
+    );
+    // A bound after every record: every match; the matches after the bound by created_since.
+    let mut all = matching(&new);
+    all.extend(&old_matches);
+    assert_eq!(every_page(&app, "leads", "q=gonz&created_until=2100-01-01", 3).await, all);
+    assert_eq!(every_page(&app, "leads", "q=gonz", 5).await, all);
+    assert_eq!(every_page(&app, "leads", "q=gonz&created_since=2021-01-01", 2).await, matching(&new));
+    // Beside a third filter.
+    assert_eq!(every_page(&app, "leads", "created_until=2021-01-01&q=gonz&status=new", 2).await, old_matches);
+    assert_eq!(every_page(&app, "leads", "created_until=2021-01-01&q=gonz&status=won", 2).await, Vec::<i64>::new());
+}
+
 on_both_engines!(
     created_until_pages_ids_descending_whatever_order_times_were_written_in,
     a_database_from_before_the_blocks_answers_the_same,
-    created_until_on_records_made_through_webhooks
+    created_until_on_records_made_through_webhooks,
+    q_beside_created_until_pages_the_matches_before_the_bound
 );
