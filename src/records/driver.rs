@@ -11,7 +11,9 @@
 //! SQLite, which has no statistics, from reading a large index range for it. PostgreSQL keeps
 //! statistics and plans these filters well from their plain conditions (measured at a million
 //! records: every `q` and `has_duplicates` under 11 ms), and reading the ids first made its plans
-//! worse, so there each filter is asked as its plain condition ([`IdSource::plain`]).
+//! worse, so there each filter is asked as its plain condition ([`IdSource::plain`]), with the
+//! page's bound on `r.id` repeated inside a subquery that reads an index of its own
+//! (`has_duplicates=true`, see [`IdSource::with_plain_below`]).
 //!
 //! A filter may also know the newest id that can match ([`IdSource::seek`]): `created_until`
 //! far back matches only old records, which a walk from the newest record reaches after every
@@ -39,12 +41,26 @@ pub struct IdSource {
     plain: String,
     /// `select` of one number above every id that can match (no row: none can).
     seek: Option<String>,
+    /// The plain test when every id answered is known to be below some id, which it takes as
+    /// the argument after the source's own (see [`IdSource::with_plain_below`]).
+    plain_below: Option<String>,
     args: Vec<Value>,
 }
 
 impl IdSource {
     pub fn new(branches: Vec<String>, walk: String, plain: String, args: Vec<Value>) -> Self {
-        IdSource { branches, walk, plain, seek: None, args }
+        IdSource { branches, walk, plain, seek: None, plain_below: None, args }
+    }
+
+    /// The same filter, whose plain test also bounds its own ids by the page's id bound, when
+    /// the page has one (a cursor, or a filter's seek): `plain_below` is `plain` with that bound
+    /// added where the test reads its index, numbered `?{n + 1}` after the source's `n`
+    /// arguments. The bound is already a condition on `r.id`, so the answer is the same; but
+    /// PostgreSQL does not carry a bound on `r.id` over to the index of a subquery joined on it,
+    /// and a merge join walking that index newest first would read every entry above the bound
+    /// first.
+    pub fn with_plain_below(self, plain_below: String) -> Self {
+        IdSource { plain_below: Some(plain_below), ..self }
     }
 
     /// The same filter, walked from below the id that `seek` answers (see the module docs).
@@ -61,9 +77,17 @@ impl IdSource {
         Ok(Some(rows.first().map(|row| row.get::<i64>(0)).transpose()?.unwrap_or(0)))
     }
 
-    /// The plain test on `r`, its arguments appended to `args`.
-    pub fn plain(&self, args: &mut Vec<Value>) -> String {
-        self.render(&self.plain, args)
+    /// The plain test on `r`, its arguments appended to `args`; `below` is the page's bound on
+    /// `r.id`, if it has one.
+    pub fn plain(&self, below: Option<i64>, args: &mut Vec<Value>) -> String {
+        match (&self.plain_below, below) {
+            (Some(sql), Some(id)) => {
+                let sql = self.render(sql, args);
+                args.push(id.into());
+                sql
+            }
+            _ => self.render(&self.plain, args),
+        }
     }
 
     /// The test on `r` for a walk, its arguments appended to `args`.
@@ -178,10 +202,23 @@ mod tests {
              where id < $4 order by +id desc limit 51)"
         );
         assert_eq!(args.len(), 4);
-        assert_eq!(source.plain(&mut args), "r.a >= $5");
+        assert_eq!(source.plain(Some(7), &mut args), "r.a >= $5", "no bounded form: the plain test");
+        assert_eq!(args.len(), 5);
         assert_eq!(
             source.among(None, &mut args),
             "r.id in (select id from t where a >= $6 union select id from t where b >= $6)"
         );
+    }
+
+    #[test]
+    fn a_bounded_plain_test_takes_the_page_s_bound_after_its_own_arguments() {
+        let source = IdSource::new(Vec::new(), "w".into(), "r.a >= ?1".into(), vec![Value::from("k")])
+            .with_plain_below("r.a >= ?1 and r.b < ?2".into());
+        let mut args = vec![Value::from(1_i64)];
+        assert_eq!(source.plain(None, &mut args), "r.a >= $2");
+        assert_eq!(args.len(), 2);
+        assert_eq!(source.plain(Some(9), &mut args), "r.a >= $3 and r.b < $4");
+        assert_eq!(args.len(), 4);
+        assert!(matches!(&args[3], Value::Int(Some(9))), "{:?}", args[3]);
     }
 }

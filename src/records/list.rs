@@ -163,7 +163,12 @@ pub fn parse(entity: EntityType, raw: Option<&str>) -> Result<ListQuery, AppErro
                 );
                 if wanted {
                     let ids = format!("select entity_id as id from possible_duplicates where entity_type = '{kind}'");
-                    query.sources.push(IdSource::new(vec![ids], exists.clone(), exists, Vec::new()));
+                    let below = format!(
+                        "exists (select 1 from possible_duplicates d where d.entity_type = '{kind}' \
+                         and d.entity_id = r.id and d.entity_id < ?1)"
+                    );
+                    let source = IdSource::new(vec![ids], exists.clone(), exists, Vec::new()).with_plain_below(below);
+                    query.sources.push(source);
                 } else {
                     query.conditions.push(format!("not {exists}"));
                 }
@@ -295,7 +300,7 @@ pub async fn page<R: Record>(
     }
     for (i, source) in sources.iter().enumerate() {
         if engine == Engine::Postgres {
-            let condition = source.plain(&mut query.args);
+            let condition = source.plain(below, &mut query.args);
             query.conditions.push(condition);
         } else if Some(i) != driver {
             let condition = source.walk(&mut query.args);

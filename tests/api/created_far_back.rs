@@ -232,9 +232,53 @@ async fn q_beside_created_until_pages_the_matches_before_the_bound(engine: Engin
     assert_eq!(every_page(&app, "leads", "created_until=2021-01-01&q=gonz&status=won", 2).await, Vec::<i64>::new());
 }
 
+/// `has_duplicates` beside `created_until` and alone, paged by cursor one record a page (each
+/// page then bounds the ids it reads): the records with a possible duplicate, newest first,
+/// whenever their duplicate was made.
+async fn has_duplicates_beside_created_until_pages_by_cursor(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let mut old = Vec::new();
+    for (k, email) in ["ann@example.com", "bo@example.com", "cy@example.com", "ANN@Example.com"].into_iter().enumerate()
+    {
+        let data = json!({"first_name": format!("Old {k}"), "email": email});
+        old.push(lead_made_at(&app, data, Some(&at(&format!("2020-01-0{}", k + 1)))).await);
+    }
+    let restart = match engine {
+        Engine::Sqlite => "update sqlite_sequence set seq = 3000 where name = 'leads'",
+        Engine::Postgres => "alter table leads alter column id restart with 3001",
+    };
+    app.execute(restart).await;
+    let mut new = Vec::new();
+    for (k, email) in ["Bo@example.com", "di@example.com", "eve@example.com", "DI@example.com"].into_iter().enumerate()
+    {
+        new.push(lead_made_at(&app, json!({"first_name": format!("New {k}"), "email": email}), None).await);
+    }
+    assert!(new[0] > 3000, "{new:?}");
+    // Ann (old 0 and 3) and Bo (old 1 and new 0) and Di (new 1 and 3) have duplicates.
+    let old_with = vec![old[3], old[1], old[0]];
+    let mut all_with = vec![new[3], new[1], new[0]];
+    all_with.extend(&old_with);
+    for limit in [1, 2, 50] {
+        assert_eq!(every_page(&app, "leads", "created_until=2021-01-01&has_duplicates=true", limit).await, old_with);
+        assert_eq!(every_page(&app, "leads", "has_duplicates=true&created_until=2021-01-01", limit).await, old_with);
+        assert_eq!(every_page(&app, "leads", "has_duplicates=true", limit).await, all_with);
+    }
+    assert_eq!(
+        every_page(&app, "leads", "created_until=2020-01-03&has_duplicates=true", 1).await,
+        vec![old[1], old[0]]
+    );
+    assert_eq!(every_page(&app, "leads", "created_until=2021-01-01&has_duplicates=false", 1).await, vec![old[2]]);
+    assert_eq!(every_page(&app, "leads", "has_duplicates=false", 1).await, vec![new[2], old[2]]);
+    assert_eq!(
+        every_page(&app, "leads", "created_since=2021-01-01&has_duplicates=true", 1).await,
+        vec![new[3], new[1], new[0]]
+    );
+}
+
 on_both_engines!(
     created_until_pages_ids_descending_whatever_order_times_were_written_in,
     a_database_from_before_the_blocks_answers_the_same,
     created_until_on_records_made_through_webhooks,
-    q_beside_created_until_pages_the_matches_before_the_bound
+    q_beside_created_until_pages_the_matches_before_the_bound,
+    has_duplicates_beside_created_until_pages_by_cursor
 );
