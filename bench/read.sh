@@ -139,6 +139,7 @@ measure_all() { # engine database-url label -> prints the table
   measure "leads created_since 1 day back" 10 "$L?created_since=$(day 1)"
   measure "leads created_until 1 year back, won" 10 "$L?created_until=$(day 365)&status=won"
   measure "leads created_until 1 year back, q" 10 "$L?created_until=$(day 365)&q=gonzalez"
+  measure "leads created_until 1 year back, dups" 10 "$L?created_until=$(day 365)&has_duplicates=true"
   measure "leads created_until 1 year back p.2" 10 "$L?created_until=$(day 365)&cursor=$(until_cursor 365)"
   measure "leads sort=updated_at updated_since" 10 "$L?sort=updated_at&updated_since=$(day 3)"
   measure "leads q e-mail prefix" 10 "$L?q=jennifer.ga"
