@@ -95,23 +95,24 @@ impl IdSource {
         self.render(&self.walk, args)
     }
 
-    /// `r.id` among the matches, its arguments appended to `args` (SQLite). With `newest`, only
-    /// the newest `newest.1` matches below the id `newest.0` (if any) are taken: the whole page
-    /// when no other condition narrows it. `+id` keeps SQLite from walking the table in id order
-    /// to avoid that small sort.
-    pub fn among(&self, newest: Option<(Option<i64>, i64)>, args: &mut Vec<Value>) -> String {
+    /// `r.id` among the matches, its arguments appended to `args` (SQLite), below the id
+    /// `below` when the page has that bound (a cursor, or a filter's seek): SQLite reads the
+    /// matches newest first and would otherwise read the record of every match above the bound
+    /// before its first one. With `newest`, only the newest `newest` matches are taken: the
+    /// whole page when no other condition narrows it. `+id` keeps SQLite from walking the table
+    /// in id order to avoid that small sort.
+    pub fn among(&self, below: Option<i64>, newest: Option<i64>, args: &mut Vec<Value>) -> String {
         let union = self.union(args, " union ");
-        let ids = match newest {
-            Some((below, limit)) => {
-                let below = match below {
-                    Some(id) => {
-                        args.push(id.into());
-                        format!(" where id < ${}", args.len())
-                    }
-                    None => String::new(),
-                };
-                format!("select distinct id from ({union}) s{below} order by +id desc limit {limit}")
+        let bound = match below {
+            Some(id) => {
+                args.push(id.into());
+                format!(" where id < ${}", args.len())
             }
+            None => String::new(),
+        };
+        let ids = match newest {
+            Some(limit) => format!("select distinct id from ({union}) s{bound} order by +id desc limit {limit}"),
+            None if below.is_some() => format!("select id from ({union}) s{bound}"),
             None => union,
         };
         format!("r.id in ({ids})")
@@ -197,7 +198,7 @@ mod tests {
         let mut args = vec![Value::from(1_i64)];
         assert_eq!(source.walk(&mut args), "r.a || '' >= $2");
         assert_eq!(
-            source.among(Some((Some(9), 51)), &mut args),
+            source.among(Some(9), Some(51), &mut args),
             "r.id in (select distinct id from (select id from t where a >= $3 union select id from t where b >= $3) s \
              where id < $4 order by +id desc limit 51)"
         );
@@ -205,9 +206,15 @@ mod tests {
         assert_eq!(source.plain(Some(7), &mut args), "r.a >= $5", "no bounded form: the plain test");
         assert_eq!(args.len(), 5);
         assert_eq!(
-            source.among(None, &mut args),
+            source.among(None, None, &mut args),
             "r.id in (select id from t where a >= $6 union select id from t where b >= $6)"
         );
+        assert_eq!(
+            source.among(Some(9), None, &mut args),
+            "r.id in (select id from (select id from t where a >= $7 union select id from t where b >= $7) s \
+             where id < $8)"
+        );
+        assert_eq!(args.len(), 8);
     }
 
     #[test]

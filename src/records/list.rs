@@ -310,8 +310,8 @@ pub async fn page<R: Record>(
     if let Some(source) = driver.map(|i| &sources[i]) {
         // Nothing else narrows a newest-first page: its ids are the newest matches alone.
         let alone = query.conditions.is_empty() && !query.by_update;
-        let newest = alone.then_some((below, query.limit + 1));
-        let condition = source.among(newest, &mut query.args);
+        let newest = alone.then_some(query.limit + 1);
+        let condition = source.among(below, newest, &mut query.args);
         query.conditions.push(condition);
     }
     if query.by_update {
