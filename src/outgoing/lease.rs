@@ -1,6 +1,7 @@
 //! The dispatcher's writes: claiming due deliveries as leases in one short transaction, recording
 //! an attempt's result (its log row, its attempt row, the delivery's next state and the
-//! subscription's failure streak) in one transaction, and taking back leases at start.
+//! subscription's failure streak) as one change (a savepoint of the recorder's batch, see
+//! [`super::record`]), and taking back leases at start.
 //!
 //! A delivery is due when it is pending, its time has come, no lease on it is in force, its
 //! subscription is enabled, and no earlier delivery about the same record to the same subscription
