@@ -151,9 +151,7 @@ async fn created_until_on_records_made_through_webhooks(engine: Engine) {
 /// Makes a lead through the webhook (which writes its search keys), created at `created` when
 /// given: its id.
 async fn lead_made_at(app: &TestApp, data: Value, created: Option<&str>) -> i64 {
-    let reply = app.post("/incoming/lead/create", &json!({"event": "new_lead", "data": data})).await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    let id = reply.body["data"]["lead_id"].as_i64().unwrap();
+    let id = app.new_lead(data).await;
     if let Some(created) = created {
         app.execute(&format!("update leads set created_at = '{created}', updated_at = '{created}' where id = {id}"))
             .await;

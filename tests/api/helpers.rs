@@ -269,7 +269,16 @@ impl TestApp {
     }
 
     pub async fn create_lead(&self) -> i64 {
-        let reply = self.post("/incoming/lead/create", &example_request("new_lead")).await;
+        self.lead_from(&example_request("new_lead")).await
+    }
+
+    /// Creates a lead from a `new_lead` webhook whose `data` is this; returns its id.
+    pub async fn new_lead(&self, data: Value) -> i64 {
+        self.lead_from(&serde_json::json!({"event": "new_lead", "data": data})).await
+    }
+
+    async fn lead_from(&self, body: &Value) -> i64 {
+        let reply = self.post("/incoming/lead/create", body).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         reply.body["data"]["lead_id"].as_i64().unwrap()
     }

@@ -3,33 +3,27 @@
 //! are the same whichever way is taken — alone, beside other filters, with each of them driving
 //! and the others tested on the walk, paged by cursor and in sync order.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{every_page, Engine, TestApp};
+use crate::helpers::{every_page, Engine};
 use crate::on_both_engines;
-
-async fn new_lead(app: &TestApp, data: Value) -> i64 {
-    let reply = app.post("/incoming/lead/create", &json!({"event": "new_lead", "data": data})).await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    reply.body["data"]["lead_id"].as_i64().unwrap()
-}
 
 async fn filters_read_through_an_index_or_a_walk_answer_the_same_pages(engine: Engine) {
     let Some(app) = crate::helpers::spawn_app(engine).await else { return };
-    let old_kowalski = new_lead(&app, json!({"first_name": "Ann", "last_name": "Kowalski", "phone": "555-0101"})).await;
+    let old_kowalski = app.new_lead(json!({"first_name": "Ann", "last_name": "Kowalski", "phone": "555-0101"})).await;
     let kowal_firm =
-        new_lead(&app, json!({"first_name": "Bo", "company_name": "Kowal Trading", "email": "bo@kowal.test"})).await;
-    let koch = new_lead(&app, json!({"first_name": "Cy", "last_name": "Koch", "email": "ANN.K@mail.test"})).await;
+        app.new_lead(json!({"first_name": "Bo", "company_name": "Kowal Trading", "email": "bo@kowal.test"})).await;
+    let koch = app.new_lead(json!({"first_name": "Cy", "last_name": "Koch", "email": "ANN.K@mail.test"})).await;
     let midpoint = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let kohl = new_lead(
-        &app,
-        json!({"first_name": "Di", "last_name": "Kohl", "email": "ann.k@mail.test", "lead_status": "contacted"}),
-    )
-    .await;
-    let other = new_lead(&app, json!({"first_name": "Ed", "last_name": "Smith", "phone": "(555) 0101"})).await;
+    let kohl = app
+        .new_lead(
+            json!({"first_name": "Di", "last_name": "Kohl", "email": "ann.k@mail.test", "lead_status": "contacted"}),
+        )
+        .await;
+    let other = app.new_lead(json!({"first_name": "Ed", "last_name": "Smith", "phone": "(555) 0101"})).await;
     let kowalczyk =
-        new_lead(&app, json!({"first_name": "Flo", "last_name": "Kowalczyk", "lead_status": "contacted"})).await;
+        app.new_lead(json!({"first_name": "Flo", "last_name": "Kowalczyk", "lead_status": "contacted"})).await;
     let since = format!("created_since={}", urlencoding(&midpoint));
     let until = format!("created_until={}", urlencoding(&midpoint));
 

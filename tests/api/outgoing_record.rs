@@ -34,12 +34,10 @@ fn refuse_its_log_row(engine: Engine) -> String {
 }
 
 async fn create_lead(app: &TestApp, last_name: &str) -> i64 {
-    let mut body = example_request("new_lead");
-    body["data"]["last_name"] = json!(last_name);
-    body["data"]["email"] = json!(format!("{}@example.com", last_name.to_lowercase()));
-    let reply = app.post("/incoming/lead/create", &body).await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    reply.body["data"]["lead_id"].as_i64().unwrap()
+    let mut data = example_request("new_lead")["data"].clone();
+    data["last_name"] = json!(last_name);
+    data["email"] = json!(format!("{}@example.com", last_name.to_lowercase()));
+    app.new_lead(data).await
 }
 
 async fn an_attempt_that_cannot_be_recorded_leaves_the_others_recorded(engine: Engine) {

@@ -8,12 +8,6 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, spawn_app_with, Engine, TestApp};
 use crate::on_both_engines;
 
-async fn new_lead(app: &TestApp, data: Value) -> i64 {
-    let reply = app.post("/incoming/lead/create", &json!({"event": "new_lead", "data": data})).await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    reply.body["data"]["lead_id"].as_i64().unwrap()
-}
-
 async fn new_pre_lead(app: &TestApp, data: Value) -> i64 {
     let reply = app.post("/incoming/pre-lead/create", &json!({"event": "new_inquiry", "data": data})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -35,7 +29,7 @@ async fn lists_page_newest_first_with_keyset_cursors(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
     let mut created = Vec::new();
     for n in 0..5 {
-        created.push(new_lead(&app, json!({"company_name": format!("Firm {n}")})).await);
+        created.push(app.new_lead(json!({"company_name": format!("Firm {n}")})).await);
     }
     let first = app.get("/api/v1/leads?limit=2").await;
     assert_eq!(first.status, 200, "{}", first.text);
@@ -56,9 +50,8 @@ async fn lists_page_newest_first_with_keyset_cursors(engine: Engine) {
 
 async fn every_filter_narrows_the_list(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
-    let a =
-        new_lead(&app, json!({"first_name": "A", "source": "referral", "priority": "high", "assigned_to": 3})).await;
-    let b = new_lead(&app, json!({"first_name": "B", "source": "website", "lead_status": "contacted"})).await;
+    let a = app.new_lead(json!({"first_name": "A", "source": "referral", "priority": "high", "assigned_to": 3})).await;
+    let b = app.new_lead(json!({"first_name": "B", "source": "website", "lead_status": "contacted"})).await;
     let reply = app.post(&format!("/incoming/lead/{b}/discard"), &json!({"data": {"reason": "spam"}})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(listed(&app, "leads", "status=lost").await, vec![b]);
@@ -92,9 +85,9 @@ async fn every_filter_narrows_the_list(engine: Engine) {
 
 async fn q_matches_prefixes_and_takes_wildcards_and_quotes_literally(engine: Engine) {
     let Some(app) = spawn_app(engine).await else { return };
-    let percent = new_lead(&app, json!({"company_name": "50%_Off Ltd", "last_name": "O'Brien"})).await;
-    let plain = new_lead(&app, json!({"company_name": "500 Offers", "email": "Sales@Acme.test"})).await;
-    let phone = new_lead(&app, json!({"first_name": "Tel", "phone": "+1 (555) 010-0199"})).await;
+    let percent = app.new_lead(json!({"company_name": "50%_Off Ltd", "last_name": "O'Brien"})).await;
+    let plain = app.new_lead(json!({"company_name": "500 Offers", "email": "Sales@Acme.test"})).await;
+    let phone = app.new_lead(json!({"first_name": "Tel", "phone": "+1 (555) 010-0199"})).await;
     assert_eq!(listed(&app, "leads", "q=50%25").await, vec![percent]);
     assert_eq!(listed(&app, "leads", "q=50%25_").await, vec![percent]);
     assert_eq!(listed(&app, "leads", "q=50_").await, Vec::<i64>::new());
@@ -137,8 +130,8 @@ async fn bad_parameters_are_400s_that_name_them(engine: Engine) {
         assert!(reply.body["detail"].as_str().unwrap().contains(field), "{}", reply.text);
     }
     // A cursor of one order is not accepted by the other.
-    new_lead(&app, json!({"first_name": "A"})).await;
-    new_lead(&app, json!({"first_name": "B"})).await;
+    app.new_lead(json!({"first_name": "A"})).await;
+    app.new_lead(json!({"first_name": "B"})).await;
     let page = app.get("/api/v1/leads?limit=1").await;
     let cursor = page.body["next_cursor"].as_str().unwrap();
     let reply = app.get(&format!("/api/v1/leads?sort=updated_at&cursor={cursor}")).await;
@@ -214,7 +207,7 @@ async fn a_record_changed_during_an_updated_since_sync_is_delivered_on_the_next_
     let Some(held) = spawn_app_with(engine, |config| config.settle_window = Duration::from_secs(3600)).await else {
         return;
     };
-    let young = new_lead(&held, json!({"first_name": "Young"})).await;
+    let young = held.new_lead(json!({"first_name": "Young"})).await;
     assert_eq!(listed(&held, "leads", "sort=updated_at&updated_since=2000-01-01").await, Vec::<i64>::new());
     assert_eq!(listed(&held, "leads", "").await, vec![young]);
 
@@ -222,9 +215,9 @@ async fn a_record_changed_during_an_updated_since_sync_is_delivered_on_the_next_
     // of the changes only.
     let settle = Duration::from_millis(300);
     let Some(app) = spawn_app_with(engine, |config| config.settle_window = settle).await else { return };
-    let a = new_lead(&app, json!({"first_name": "A"})).await;
-    let b = new_lead(&app, json!({"first_name": "B"})).await;
-    let c = new_lead(&app, json!({"first_name": "C"})).await;
+    let a = app.new_lead(json!({"first_name": "A"})).await;
+    let b = app.new_lead(json!({"first_name": "B"})).await;
+    let c = app.new_lead(json!({"first_name": "C"})).await;
     tokio::time::sleep(settle * 2).await;
 
     let first = app.get("/api/v1/leads?sort=updated_at&updated_since=2000-01-01&limit=2").await;
@@ -250,7 +243,7 @@ async fn duplicates_are_found_across_a_pre_lead_a_lead_and_a_customer(engine: En
     let Some(app) = spawn_app(engine).await else { return };
     // A customer converted from a lead: the two are linked, never duplicates of each other.
     let source =
-        new_lead(&app, json!({"first_name": "Ann", "email": "ann@example.com", "phone": "+1 555 010 0199"})).await;
+        app.new_lead(json!({"first_name": "Ann", "email": "ann@example.com", "phone": "+1 555 010 0199"})).await;
     let reply = app.post(&format!("/incoming/lead/{source}/convert"), &json!({"data": {}})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let customer = reply.body["data"]["customer_id"].as_i64().unwrap();
@@ -264,7 +257,7 @@ async fn duplicates_are_found_across_a_pre_lead_a_lead_and_a_customer(engine: En
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["data"].as_object().unwrap().keys().collect::<Vec<_>>(), vec!["pre_lead_id"]);
     let pre_lead = reply.body["data"]["pre_lead_id"].as_i64().unwrap();
-    let lead = new_lead(&app, json!({"first_name": "Annie", "phone": "(1) 555-010-0199"})).await;
+    let lead = app.new_lead(json!({"first_name": "Annie", "phone": "(1) 555-010-0199"})).await;
 
     let of = |path: String| {
         let app = &app;
