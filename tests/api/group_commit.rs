@@ -9,7 +9,7 @@ use crm_webhooks::args;
 use crm_webhooks::db::{Db, WriteConn};
 use crm_webhooks::domain::StoreError;
 use crm_webhooks::Config;
-use futures_util::future::BoxFuture;
+use futures_util::future::{maybe_done, BoxFuture};
 use tokio::sync::{oneshot, Mutex};
 
 use crate::helpers::{spawn_app, Engine};
@@ -49,13 +49,15 @@ fn memo_job(conn: &mut WriteConn, (i, then): (i64, Then)) -> BoxFuture<'_, Resul
 /// SQLite writer refuses a job that waits on anything else), so that they share a batch.
 async fn six_jobs(db: &Db, engine: Engine, odd_one: Then) -> Vec<Result<i64, StoreError>> {
     let (release, held) = oneshot::channel::<()>();
+    let (started, running) = oneshot::channel::<()>();
     let blocker = (engine == Engine::Postgres).then(|| {
         let db = db.clone();
-        let held = Arc::new(Mutex::new(Some(held)));
+        let waits = Arc::new(Mutex::new(Some((started, held))));
         tokio::spawn(async move {
-            db.write_shared(Some(7), held, |_conn, held| {
+            db.write_shared(Some(7), waits, |_conn, waits| {
                 Box::pin(async move {
-                    if let Some(held) = held.lock().await.take() {
+                    if let Some((started, held)) = waits.lock().await.take() {
+                        let _ = started.send(());
                         let _ = held.await;
                     }
                     Ok(())
@@ -64,6 +66,10 @@ async fn six_jobs(db: &Db, engine: Engine, odd_one: Then) -> Vec<Result<i64, Sto
             .await
         })
     });
+    if blocker.is_some() {
+        // The blocker runs: the six queue up behind it.
+        running.await.expect("the blocker runs");
+    }
     let jobs: Vec<_> = (1..=6)
         .map(|i| {
             let db = db.clone();
@@ -167,14 +173,19 @@ async fn batches_that_deadlock_run_their_jobs_again_alone(engine: Engine) {
     let barrier = Arc::new(tokio::sync::Barrier::new(2));
     let once = || -> Once { Arc::new(Mutex::new(postgres.then(|| barrier.clone()))) };
     let (release, held) = tokio::sync::watch::channel(false);
+    // Each committer first runs a blocker, so that the two jobs queued behind it share one batch.
+    // The jobs are queued only once both blockers run: a job that reached its committer first
+    // could be taken alone, and a deadlock outside a batch is the job's own failure.
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel::<()>();
     let blockers: Vec<_> = (0..2u64)
         .filter(|_| postgres)
         .map(|affinity| {
-            let (db, held) = (db.clone(), held.clone());
+            let (db, held, started) = (db.clone(), held.clone(), started.clone());
             tokio::spawn(async move {
                 db.write_shared(Some(affinity), (), move |_conn, ()| {
-                    let mut held = held.clone();
+                    let (mut held, started) = (held.clone(), started.clone());
                     Box::pin(async move {
+                        let _ = started.send(());
                         let _ = held.wait_for(|released| *released).await;
                         Ok(())
                     })
@@ -183,25 +194,25 @@ async fn batches_that_deadlock_run_their_jobs_again_alone(engine: Engine) {
             })
         })
         .collect();
-    let jobs: Vec<_> = [(0u64, "x", "y", 10), (1, "y", "x", 11)]
-        .into_iter()
-        .map(|(affinity, first, second, filler)| {
-            let (db, meet) = (db.clone(), once());
-            tokio::spawn(async move {
-                let crossed = db.write_shared(Some(affinity), (first, second, meet), cross_update);
-                let filled = db.write_shared(Some(affinity), (filler, Then::Nothing), memo_job);
-                let (crossed, filled) = tokio::join!(crossed, filled);
-                (crossed, filled)
-            })
-        })
-        .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for _ in &blockers {
+        running.recv().await.expect("a blocker runs");
+    }
+    // Each job is queued by its first poll (the queue has room), behind its committer's blocker.
+    let mut jobs = Vec::new();
+    for (affinity, first, second, filler) in [(0u64, "x", "y", 10), (1, "y", "x", 11)] {
+        let mut crossed = Box::pin(maybe_done(db.write_shared(Some(affinity), (first, second, once()), cross_update)));
+        let mut filled = Box::pin(maybe_done(db.write_shared(Some(affinity), (filler, Then::Nothing), memo_job)));
+        let _ = futures_util::poll!(crossed.as_mut());
+        let _ = futures_util::poll!(filled.as_mut());
+        jobs.push((crossed, filled));
+    }
     release.send(true).unwrap();
     for blocker in blockers {
         blocker.await.unwrap().unwrap();
     }
-    for job in jobs {
-        let (crossed, filled) = job.await.unwrap();
+    for (mut crossed, mut filled) in jobs {
+        tokio::join!(crossed.as_mut(), filled.as_mut());
+        let (crossed, filled) = (crossed.as_mut().take_output().unwrap(), filled.as_mut().take_output().unwrap());
         crossed.expect("the deadlocked job succeeds when run again alone");
         filled.unwrap();
     }
