@@ -14,6 +14,7 @@ pub mod health;
 pub mod http;
 pub mod leads;
 pub mod logs;
+pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod outgoing;

@@ -4,6 +4,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    crm_webhooks::memory::no_transparent_huge_pages();
     // Before SQLite is first used, so that its own allocations go through mimalloc too.
     crm_webhooks::db::sqlite_memory::use_mimalloc();
     crm_webhooks::cli::main()
