@@ -48,15 +48,30 @@ fn after(delay: Duration) -> String {
     time::format(chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()))
 }
 
+/// An event's body as it is sent: `{type, timestamp, data}`, serialized from borrowed parts (the
+/// record in `data` is not copied on its way to text).
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    timestamp: &'a str,
+    data: &'a Value,
+}
+
+fn body(event: &OutgoingEvent, now: &str) -> String {
+    let body = Body { event_type: event.event_type, timestamp: now, data: &event.data };
+    serde_json::to_string(&body).expect("a JSON value and two strings serialize")
+}
+
 /// The event row, its `webhook-id` given.
 fn event_row(event: &OutgoingEvent, event_id: &str, now: &str) -> Columns {
-    let body = json!({"type": event.event_type, "timestamp": now, "data": event.data});
+    let body = body(event, now);
     let mut row = Columns::new();
     row.set("event_id", event_id)
         .set("event_type", event.event_type)
         .set("entity_type", event.entity.map(|(kind, _)| kind.as_str()))
         .set("entity_id", event.entity.map(|(_, id)| id))
-        .set("payload", body.to_string())
+        .set("payload", body)
         .set("created_at", now);
     row
 }
@@ -113,6 +128,20 @@ mod tests {
         assert_eq!(ids, sorted);
         assert!(ids.iter().all(|id| id.len() == 36 && id.starts_with("msg_")), "{ids:?}");
         assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), ids.len());
+    }
+
+    #[test]
+    fn the_body_is_type_timestamp_and_data_in_that_order() {
+        let data = json!({"lead": {"id": 7, "raw_payload": {"z": 1, "a": [true, null, "é\"q"]}}, "old_status": "new"});
+        let event = OutgoingEvent { event_type: types::PING, entity: None, data: data.clone() };
+        let text = body(&event, "2026-12-02T10:00:00Z");
+        assert_eq!(text, json!({"type": types::PING, "timestamp": "2026-12-02T10:00:00Z", "data": data}).to_string());
+        assert!(
+            text.starts_with(
+                r#"{"type":"ping","timestamp":"2026-12-02T10:00:00Z","data":{"lead":{"id":7,"raw_payload":{"z":1"#
+            ),
+            "{text}"
+        );
     }
 
     #[test]
