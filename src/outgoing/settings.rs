@@ -30,7 +30,7 @@ impl Default for DeliveryConfig {
         DeliveryConfig {
             retry_schedule: parse_schedule(DEFAULT_RETRY_SCHEDULE).expect("the default schedule parses"),
             timeout: Duration::from_secs(15),
-            concurrency: 16,
+            concurrency: 64,
             allow_private: false,
         }
     }
@@ -53,7 +53,7 @@ pub struct DeliverySettings {
     #[arg(long, env = "CRM_DELIVERY_TIMEOUT", default_value = "15s", global = true)]
     delivery_timeout: String,
     /// Delivery attempts in flight at most.
-    #[arg(long, env = "CRM_DELIVERY_CONCURRENCY", default_value = "16", global = true)]
+    #[arg(long, env = "CRM_DELIVERY_CONCURRENCY", default_value = "64", global = true)]
     delivery_concurrency: String,
     /// Deliver to loopback and private addresses too.
     #[arg(long, env = "CRM_DELIVERY_ALLOW_PRIVATE", default_value = "false", global = true)]
