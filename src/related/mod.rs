@@ -172,7 +172,7 @@ pub async fn record_status_change(conn: &mut WriteConn, change: StatusChange<'_>
         .set("status_date", change.status_date.map(|d| d.0).unwrap_or_else(|| now.clone()))
         .set("event", change.event)
         .set("created_at", now);
-    row.insert(conn, "status_history").await?;
+    row.insert_later(conn, "status_history").await?;
     Ok(())
 }
 
