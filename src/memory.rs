@@ -4,7 +4,7 @@
 //! commits its 1 GiB arena eagerly and marks it `MADV_HUGEPAGE` (its arena is mapped before `main`
 //! runs, so mimalloc's own option comes too late), and every first touch of a 2 MiB stretch then
 //! makes the whole stretch resident: a server whose live heap is a few megabytes was 40 MB
-//! resident at rest and 65–73 MB under load, against 24 MB and 37–47 MB with regular pages, at
+//! resident at rest and 65–73 MB under load, against 27 MB and 40–49 MB with this setting, at
 //! the same throughput (`bench/README.md`, `docs/decisions.md`).
 
 /// Turns transparent huge pages off for this process (`prctl(PR_SET_THP_DISABLE)`), also for
