@@ -10,6 +10,10 @@ use clap::Args;
 /// Svix's schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after each failure.
 pub const DEFAULT_RETRY_SCHEDULE: &str = "0s,5s,5m,30m,2h,5h,10h,10h";
 
+/// Attempts in flight per instance: under saturated ingest the slots, not the receiver, set
+/// delivery's pace (`docs/decisions.md`).
+pub const DEFAULT_CONCURRENCY: &str = "64";
+
 /// A claim's lease outlives the attempt's timeout by this much.
 pub const LEASE_MARGIN: Duration = Duration::from_secs(15);
 
@@ -30,7 +34,7 @@ impl Default for DeliveryConfig {
         DeliveryConfig {
             retry_schedule: parse_schedule(DEFAULT_RETRY_SCHEDULE).expect("the default schedule parses"),
             timeout: Duration::from_secs(15),
-            concurrency: 64,
+            concurrency: DEFAULT_CONCURRENCY.parse().expect("the default concurrency parses"),
             allow_private: false,
         }
     }
@@ -53,7 +57,7 @@ pub struct DeliverySettings {
     #[arg(long, env = "CRM_DELIVERY_TIMEOUT", default_value = "15s", global = true)]
     delivery_timeout: String,
     /// Delivery attempts in flight at most.
-    #[arg(long, env = "CRM_DELIVERY_CONCURRENCY", default_value = "64", global = true)]
+    #[arg(long, env = "CRM_DELIVERY_CONCURRENCY", default_value = DEFAULT_CONCURRENCY, global = true)]
     delivery_concurrency: String,
     /// Deliver to loopback and private addresses too.
     #[arg(long, env = "CRM_DELIVERY_ALLOW_PRIVATE", default_value = "false", global = true)]
