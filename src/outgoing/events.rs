@@ -2,8 +2,12 @@
 //! record after the change under its name (`pre_lead`, `lead`, `customer`: its own fields, as
 //! `crate::records` shows them), a conversion's two records, and the event's own keys (`contact`,
 //! `memo`, `activity`, `profile`, `old_status`/`new_status`, `order`, `payment`). Read inside
-//! the change's transaction, so it sees the change.
+//! the change's transaction, so it sees the change. `data` is written as JSON text straight from
+//! the records read (no tree of values in between): this runs in the writer for every change.
 
+use serde::ser::SerializeMap;
+use serde::Serialize;
+use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{Map, Value};
 
 use super::outbox::OutgoingEvent;
@@ -106,16 +110,30 @@ async fn child(
     Ok(Value::Object(out))
 }
 
-async fn record(conn: &mut WriteConn, entity: EntityType, id: i64) -> Result<Value, DbError> {
-    let value = match entity {
-        EntityType::PreLead => records::load::<PreLead>(conn, id).await?.map(serde_json::to_value),
-        EntityType::Lead => records::load::<Lead>(conn, id).await?.map(serde_json::to_value),
-        EntityType::Customer => records::load::<Customer>(conn, id).await?.map(serde_json::to_value),
-    };
-    value
-        .transpose()
-        .map(|v| v.unwrap_or(Value::Null))
-        .map_err(|err| DbError::Decode(entity.as_str().into(), err.to_string()))
+fn raw(value: &impl Serialize, what: &str) -> Result<Box<RawValue>, DbError> {
+    to_raw_value(value).map_err(|err| DbError::Decode(what.into(), err.to_string()))
+}
+
+async fn record(conn: &mut WriteConn, entity: EntityType, id: i64) -> Result<Box<RawValue>, DbError> {
+    let what = entity.as_str();
+    match entity {
+        EntityType::PreLead => raw(&records::load::<PreLead>(conn, id).await?, what),
+        EntityType::Lead => raw(&records::load::<Lead>(conn, id).await?, what),
+        EntityType::Customer => raw(&records::load::<Customer>(conn, id).await?, what),
+    }
+}
+
+/// `data`'s keys in order, each value already JSON text.
+struct Data(Vec<(&'static str, Box<RawValue>)>);
+
+impl Serialize for Data {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 /// The outgoing event of `change`; `None` when it changed nothing.
@@ -124,8 +142,7 @@ pub async fn from_change(conn: &mut WriteConn, change: &Change) -> Result<Option
         return Ok(None);
     }
     let (entity, id) = change.entity();
-    let mut data = Map::new();
-    data.insert(entity.as_str().into(), record(conn, entity, id).await?);
+    let mut data = vec![(entity.as_str(), record(conn, entity, id).await?)];
     let id_arg = |v: i64| vec![crate::db::Value::from(v)];
     let extra: Option<(&str, Value)> = match change {
         Change::ContactAdded { contact_id, .. } => {
@@ -141,12 +158,16 @@ pub async fn from_change(conn: &mut WriteConn, change: &Change) -> Result<Option
             Some(("profile", child(conn, "qualified_profiles", PROFILE, "id = $1", id_arg(*profile_id)).await?))
         }
         Change::StatusChanged { old, new, .. } => {
-            data.insert("old_status".into(), Value::from(old.clone()));
+            data.push(("old_status", raw(old, "old_status")?));
             Some(("new_status", Value::from(new.clone())))
         }
-        Change::PreLeadConverted { lead_id, .. } => Some(("lead", record(conn, EntityType::Lead, *lead_id).await?)),
+        Change::PreLeadConverted { lead_id, .. } => {
+            data.push(("lead", record(conn, EntityType::Lead, *lead_id).await?));
+            None
+        }
         Change::LeadConverted { customer_id, .. } => {
-            Some(("customer", record(conn, EntityType::Customer, *customer_id).await?))
+            data.push(("customer", record(conn, EntityType::Customer, *customer_id).await?));
+            None
         }
         Change::OrderRecorded { order_id, totals, .. } => {
             let args = vec![crate::db::Value::from(totals.customer_id), crate::db::Value::from(order_id.clone())];
@@ -159,11 +180,11 @@ pub async fn from_change(conn: &mut WriteConn, change: &Change) -> Result<Option
         _ => None,
     };
     if let Some((key, value)) = extra {
-        data.insert(key.into(), value);
+        data.push((key, raw(&value, key)?));
     }
     Ok(Some(OutgoingEvent {
         event_type: change.outgoing_type(),
         entity: Some((entity, id)),
-        data: Value::Object(data),
+        data: raw(&Data(data), "data")?,
     }))
 }

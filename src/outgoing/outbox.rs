@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
+use serde_json::value::{to_raw_value, RawValue};
 
 use super::types;
 use crate::args;
@@ -13,12 +14,12 @@ use crate::db::{DbError, WriteConn};
 use crate::domain::{time, EntityType};
 
 /// What happened, ready to be written: the §7 type, the record it is about (deliveries about one
-/// record go out in order), and `data`.
-#[derive(Debug, Clone, PartialEq)]
+/// record go out in order), and `data`, as JSON text.
+#[derive(Debug, Clone)]
 pub struct OutgoingEvent {
     pub event_type: &'static str,
     pub entity: Option<(EntityType, i64)>,
-    pub data: Value,
+    pub data: Box<RawValue>,
 }
 
 /// A `webhook-id`: UUIDv7, so ids sort in the order events were made and the `event_id` index
@@ -48,14 +49,14 @@ fn after(delay: Duration) -> String {
     time::format(chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()))
 }
 
-/// An event's body as it is sent: `{type, timestamp, data}`, serialized from borrowed parts (the
-/// record in `data` is not copied on its way to text).
+/// An event's body as it is sent: `{type, timestamp, data}`, serialized from borrowed parts
+/// (`data` is copied as it is).
 #[derive(serde::Serialize)]
 struct Body<'a> {
     #[serde(rename = "type")]
     event_type: &'a str,
     timestamp: &'a str,
-    data: &'a Value,
+    data: &'a RawValue,
 }
 
 fn body(event: &OutgoingEvent, now: &str) -> String {
@@ -99,8 +100,8 @@ pub async fn record(conn: &mut WriteConn, event: &OutgoingEvent, first_delay: Du
 /// A `ping` to one subscription, whatever its filter; returns the delivery's id.
 pub async fn insert_ping(conn: &mut WriteConn, subscription_id: i64, first_delay: Duration) -> Result<i64, DbError> {
     let now = time::now();
-    let event =
-        OutgoingEvent { event_type: types::PING, entity: None, data: json!({"subscription_id": subscription_id}) };
+    let data = to_raw_value(&json!({"subscription_id": subscription_id})).expect("a JSON value serializes");
+    let event = OutgoingEvent { event_type: types::PING, entity: None, data };
     let mut change = conn.begin().await?;
     let event_id = event_row(&event, &new_event_id(), &now).insert(&mut change, "outbox_events").await?;
     let mut row = Columns::new();
@@ -133,7 +134,7 @@ mod tests {
     #[test]
     fn the_body_is_type_timestamp_and_data_in_that_order() {
         let data = json!({"lead": {"id": 7, "raw_payload": {"z": 1, "a": [true, null, "é\"q"]}}, "old_status": "new"});
-        let event = OutgoingEvent { event_type: types::PING, entity: None, data: data.clone() };
+        let event = OutgoingEvent { event_type: types::PING, entity: None, data: to_raw_value(&data).unwrap() };
         let text = body(&event, "2026-12-02T10:00:00Z");
         assert_eq!(text, json!({"type": types::PING, "timestamp": "2026-12-02T10:00:00Z", "data": data}).to_string());
         assert!(

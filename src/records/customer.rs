@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::{json, money, select_sql, Record};
+use super::{json, money, select_sql, Record, StoredJson};
 use crate::db::{DbError, Row};
 use crate::domain::money::Money;
 
@@ -45,7 +45,7 @@ pub struct Customer {
     pub last_payment_date: Option<String>,
     /// The `data` object of the last change, with keys the schema does not model.
     #[schema(value_type = Option<Object>)]
-    pub raw_payload: Option<serde_json::Value>,
+    pub raw_payload: Option<StoredJson>,
     /// RFC 3339 UTC.
     pub created_at: String,
     /// RFC 3339 UTC.

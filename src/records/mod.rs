@@ -23,6 +23,9 @@ pub use customer::Customer;
 pub use lead::Lead;
 pub use pre_lead::PreLead;
 
+use serde::Serialize;
+use serde_json::value::RawValue;
+
 use crate::db::{DbError, Fetch, Row, Value};
 use crate::domain::money::Money;
 
@@ -67,11 +70,37 @@ fn money(row: &Row, name: &str) -> Result<Option<Money>, DbError> {
     Ok(row.get::<Option<i64>>(name)?.map(Money::from_cents))
 }
 
+/// A stored JSON text (`raw_payload`), answered as the JSON it holds: checked once and then
+/// written out as stored, never built into a tree of values (records are read for every outgoing
+/// event, inside the writer's transaction). The text is the compact form the server wrote, so the
+/// answer is the same as parsing and writing it again would give.
+#[derive(Clone, Debug, Serialize)]
+#[serde(transparent)]
+pub struct StoredJson(Box<RawValue>);
+
+impl StoredJson {
+    /// The text as JSON when it is JSON; any other text as a JSON string.
+    pub fn from_text(text: &str) -> Self {
+        match serde_json::from_str::<&RawValue>(text) {
+            Ok(raw) => StoredJson(raw.to_owned()),
+            Err(_) => StoredJson(serde_json::value::to_raw_value(text).expect("a string serializes")),
+        }
+    }
+
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for StoredJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
 /// A stored JSON text (`raw_payload`) as JSON; text that is not JSON stays a JSON string.
-fn json(row: &Row, name: &str) -> Result<Option<serde_json::Value>, DbError> {
-    Ok(row
-        .get::<Option<String>>(name)?
-        .map(|text| serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))))
+fn json(row: &Row, name: &str) -> Result<Option<StoredJson>, DbError> {
+    Ok(row.get::<Option<String>>(name)?.as_deref().map(StoredJson::from_text))
 }
 
 #[cfg(test)]
@@ -82,5 +111,25 @@ mod tests {
     fn the_select_aliases_every_column_to_its_answer_name() {
         let sql = select_sql(&[("id", "id"), ("r.expected_value_cents", "expected_value")], "leads r");
         assert_eq!(sql, "select r.id as id, r.expected_value_cents as expected_value from leads r");
+    }
+
+    #[test]
+    fn stored_json_is_written_out_as_stored() {
+        let data = serde_json::json!({"z": 1, "a": [true, null, 1.5, "é\"q"], "m": {"k": -7}});
+        let text = data.to_string();
+        let stored = StoredJson::from_text(&text);
+        assert_eq!(stored.get(), text);
+        // The same text as parsing the stored text and writing it again.
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string(&stored).unwrap(), parsed.to_string());
+        assert_eq!(serde_json::to_value(&stored).unwrap(), data);
+    }
+
+    #[test]
+    fn stored_text_that_is_not_json_is_a_json_string() {
+        for text in ["not json", "{\"cut\": ", "", "  "] {
+            let stored = StoredJson::from_text(text);
+            assert_eq!(serde_json::to_value(&stored).unwrap(), serde_json::Value::String(text.into()), "{text:?}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::{json, select_sql, Record};
+use super::{json, select_sql, Record, StoredJson};
 use crate::db::{DbError, Row};
 
 /// A pre-lead as the read API and outgoing events show it.
@@ -55,7 +55,7 @@ pub struct PreLead {
     pub received_from: Option<String>,
     /// The `data` object of the last change, with keys the schema does not model.
     #[schema(value_type = Option<Object>)]
-    pub raw_payload: Option<serde_json::Value>,
+    pub raw_payload: Option<StoredJson>,
     /// RFC 3339 UTC.
     #[schema(example = "2024-01-20T14:00:00.000000Z")]
     pub created_at: String,

@@ -61,6 +61,21 @@ async fn changes_emit_signed_events_once_and_only_when_applied(engine: Engine) {
     let body = created.json();
     assert_eq!(body["data"]["lead"]["first_name"], example_request("new_lead")["data"]["first_name"]);
     assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+    // The record as the read API shows it, `raw_payload` the `data` sent, key for key and in the
+    // sender's order (the second lead is not changed afterwards).
+    let second = replay.body["data"]["lead_id"].as_i64().unwrap();
+    let event = got.iter().find(|r| r.json()["data"]["lead"]["id"] == second).unwrap();
+    let detail = app.get(&format!("/api/v1/leads/{second}")).await;
+    assert_eq!(detail.status, 200, "{}", detail.text);
+    let shown = event.json()["data"]["lead"].as_object().unwrap().clone();
+    let parts = ["contacts", "memos", "activities", "qualified_profile", "status_history", "possible_duplicates"];
+    assert_eq!(shown.len() + parts.len(), detail.body.as_object().unwrap().len(), "{shown:?}");
+    for (key, value) in &shown {
+        assert_eq!(&detail.body[key], value, "{key}");
+    }
+    let sent = example_request("new_lead")["data"].to_string();
+    let text = String::from_utf8(event.body.to_vec()).unwrap();
+    assert!(text.contains(&format!(r#""raw_payload":{sent},"created_at""#)), "{text}");
     let status = got.iter().find(|r| r.json()["type"] == "lead.status_changed").unwrap().json();
     assert_eq!(
         (status["data"]["new_status"].as_str(), status["data"]["lead"]["id"].as_i64()),
