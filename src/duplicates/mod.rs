@@ -183,7 +183,8 @@ fn match_new_sql(entity: EntityType) -> String {
     parts.join(" union all ")
 }
 
-/// Stores the matches `found` (`other_type, other_id, matched_on`), both ways.
+/// Stores the matches `found` (`other_type, other_id, matched_on`), both ways, in one statement
+/// (per [`MATCHES_PER_STATEMENT`]).
 async fn record_matches(
     conn: &mut WriteConn,
     entity: EntityType,
@@ -192,7 +193,7 @@ async fn record_matches(
     linked: &[(EntityType, i64)],
 ) -> Result<(), DbError> {
     let kind = entity.as_str();
-    let now = time::now();
+    let mut pairs = Vec::new();
     for row in found {
         let other_type: String = row.get(0)?;
         let other_id: i64 = row.get(1)?;
@@ -201,16 +202,40 @@ async fn record_matches(
         if linked.contains(&(other, other_id)) {
             continue;
         }
-        for (a, a_id, b, b_id) in [(kind, id, other.as_str(), other_id), (other.as_str(), other_id, kind, id)] {
-            conn.execute(
-                "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, \
-                 created_at) values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
-                args![a, a_id, b, b_id, matched_on.as_str(), now.as_str()],
-            )
-            .await?;
+        pairs.push((other.as_str(), other_id, matched_on));
+    }
+    let now = time::now();
+    // A person sent many times matches every earlier copy: at most this many statements' worth
+    // of placeholders at once (both engines cap the number of bound values).
+    for chunk in pairs.chunks(MATCHES_PER_STATEMENT) {
+        let mut values = Vec::with_capacity(chunk.len() * 10 + 1);
+        for (other, other_id, matched_on) in chunk {
+            values.extend(args![kind, id, *other, *other_id, matched_on.as_str()]);
+            values.extend(args![*other, *other_id, kind, id, matched_on.as_str()]);
         }
+        values.push(crate::db::Value::from(now.as_str()));
+        conn.execute(&insert_matches_sql(chunk.len() * 2), values).await?;
     }
     Ok(())
+}
+
+/// Matches (two rows each) written by one statement.
+const MATCHES_PER_STATEMENT: usize = 50;
+
+/// `rows` rows of five values each (`$1`…), all created at the last value.
+fn insert_matches_sql(rows: usize) -> String {
+    use std::fmt::Write;
+    let now = rows * 5 + 1;
+    let mut sql = String::from(
+        "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, created_at) values ",
+    );
+    for row in 0..rows {
+        let n = row * 5;
+        let comma = if row > 0 { ", " } else { "" };
+        let _ = write!(sql, "{comma}(${}, ${}, ${}, ${}, ${}, ${now})", n + 1, n + 2, n + 3, n + 4, n + 5);
+    }
+    sql.push_str(" on conflict do nothing");
+    sql
 }
 
 /// A record's possible duplicates, by type and id.
@@ -241,5 +266,14 @@ mod tests {
         assert_eq!(normalise_email("   "), None);
         assert_eq!(normalise_phone("+1 (555) 010-0199"), Some("15550100199".into()));
         assert_eq!(normalise_phone("n/a"), None);
+    }
+
+    #[test]
+    fn matches_are_inserted_in_one_statement() {
+        assert_eq!(
+            insert_matches_sql(2),
+            "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, created_at) \
+             values ($1, $2, $3, $4, $5, $11), ($6, $7, $8, $9, $10, $11) on conflict do nothing"
+        );
     }
 }

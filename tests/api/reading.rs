@@ -310,6 +310,31 @@ async fn duplicates_are_found_across_a_pre_lead_a_lead_and_a_customer(engine: En
     );
 }
 
+/// More matches than one statement writes (50 pairs): the person sent 30 times matches each
+/// earlier copy on e-mail and on phone, 58 matches, stored both ways.
+async fn a_person_sent_many_times_matches_every_earlier_copy(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let person = json!({"first_name": "Bo", "email": "bo@example.com", "phone": "+1 555 010 0123"});
+    let mut ids = Vec::new();
+    for _ in 0..30 {
+        ids.push(app.new_lead(person.clone()).await);
+    }
+    let last = *ids.last().unwrap();
+    let mut expected = Vec::new();
+    for id in &ids[..29] {
+        for matched_on in ["email", "phone"] {
+            expected.push(json!({"entity_type": "lead", "id": id, "matched_on": matched_on}));
+        }
+    }
+    let reply = app.get(&format!("/api/v1/leads/{last}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["possible_duplicates"], json!(expected));
+    let first = app.get(&format!("/api/v1/leads/{}", ids[0])).await;
+    let of_first = first.body["possible_duplicates"].as_array().unwrap();
+    assert_eq!(of_first.len(), 58, "{of_first:?}");
+    assert!(of_first.contains(&json!({"entity_type": "lead", "id": last, "matched_on": "phone"})));
+}
+
 async fn the_read_routes_need_the_admin_token(engine: Engine) {
     let Some(app) =
         spawn_app_with(engine, |config| config.admin_token = Some(crm_webhooks::config::Secret::new("tok"))).await
@@ -332,5 +357,6 @@ on_both_engines!(
     details_answer_their_parts_and_unknown_ids_are_404s,
     a_record_changed_during_an_updated_since_sync_is_delivered_on_the_next_page,
     duplicates_are_found_across_a_pre_lead_a_lead_and_a_customer,
+    a_person_sent_many_times_matches_every_earlier_copy,
     the_read_routes_need_the_admin_token,
 );
