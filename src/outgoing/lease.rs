@@ -171,11 +171,12 @@ pub struct Completion {
     pub log: NewLog,
 }
 
-/// Writes the attempt. Returns whether the lease was still ours (the delivery's state was
-/// written) and the reason the subscription was disabled by this attempt, if it was.
-pub async fn complete(conn: &mut WriteConn, done: &Completion) -> Result<(bool, Option<String>), DbError> {
+/// Writes the attempt, its log row moved out of `done` (it holds the body sent). Returns whether
+/// the lease was still ours (the delivery's state was written) and the reason the subscription
+/// was disabled by this attempt, if it was.
+pub async fn complete(conn: &mut WriteConn, done: &mut Completion) -> Result<(bool, Option<String>), DbError> {
     let mut change = conn.begin().await?;
-    let log_id = log_store::insert(&mut change, done.log.clone()).await?;
+    let log_id = log_store::insert(&mut change, std::mem::take(&mut done.log)).await?;
     change
         .execute(
             "insert into delivery_attempts (delivery_id, attempt, started_at, status_code, duration_ms, error, log_id) \

@@ -69,8 +69,9 @@ pub async fn write(db: &Db, shared: &Shared, batch: Vec<Recorded>) {
             Box::pin(async move {
                 let mut change = conn.begin().await?;
                 let mut results = Vec::with_capacity(batch.len());
-                for one in &batch {
-                    results.push(lease::complete(&mut change, &one.done).await);
+                let mut batch = batch;
+                for one in &mut batch {
+                    results.push(lease::complete(&mut change, &mut one.done).await);
                 }
                 change.commit().await?;
                 Ok(batch.into_iter().zip(results).collect::<Vec<_>>())
