@@ -32,7 +32,7 @@ PG_PORT=${BENCH_PG_PORT:-5432}
 PG_USER=${BENCH_PG_USER:-postgres}
 PG=postgres://$PG_USER@127.0.0.1:$PG_PORT  # create/drop database run from BENCH_PG_ADMIN_DB (test)
 KEEP_TMP=${BENCH_KEEP_TMP:-0}
-BODIES_N=${BENCH_BODIES:-20000}             # distinct signed new_lead bodies of the create runs
+BODIES_N=${BENCH_BODIES:-100000}            # distinct signed new_lead bodies of each create run
 SCENARIOS=${BENCH_SCENARIOS:-all}           # all, or ingest (healthz and the two create runs)
 API=/api/v1/webhooks
 
@@ -161,16 +161,27 @@ start_receiver() { nginx_receiver_start "$TMP/receiver"; }
 
 # The create runs' bodies: BODIES_N copies of docs/examples/new_lead.request.json (every field of
 # the API document's example), each with its own e-mail and phone, signed (bench/lead_bodies.py).
+# The subscribed run sends BODIES_N other people (numbered after the first run's), and the
+# warm-ups other people again, so that no measured run pays for matching people sent before it
+# as possible duplicates.
 LEAD_MANIFEST=""
+SUBSCRIBED_MANIFEST=""
+LEAD_WARMUP_MANIFEST=""
 lead_manifest() {
   [[ -n $LEAD_MANIFEST ]] && return 0
   LEAD_MANIFEST=$TMP/lead.manifest
-  python3 "$BENCH/lead_bodies.py" "$ROOT/docs/examples/new_lead.request.json" "$SECRET" "$BODIES_N" \
-    "$TMP/lead_bodies" "$API/incoming/lead/create" >"$LEAD_MANIFEST"
+  SUBSCRIBED_MANIFEST=$TMP/lead_subscribed.manifest
+  LEAD_WARMUP_MANIFEST=$TMP/lead_warmup.manifest
+  local example=$ROOT/docs/examples/new_lead.request.json path=$API/incoming/lead/create
+  python3 "$BENCH/lead_bodies.py" "$example" "$SECRET" "$BODIES_N" "$TMP/lead_bodies" "$path" >"$LEAD_MANIFEST"
+  python3 "$BENCH/lead_bodies.py" "$example" "$SECRET" "$BODIES_N" "$TMP/lead_bodies" "$path" \
+    "$((BODIES_N + 1))" >"$SUBSCRIBED_MANIFEST"
+  python3 "$BENCH/lead_bodies.py" "$example" "$SECRET" 20000 "$TMP/lead_bodies" "$path" \
+    "$((2 * BODIES_N + 1))" >"$LEAD_WARMUP_MANIFEST"
   local first_sig first_file
   IFS=$'\t' read -r _ _ first_sig first_file <"$LEAD_MANIFEST"
   [[ $first_sig == "$(sign "$first_file")" ]] || die "lead_bodies.py signs differently from crm-webhooks sign"
-  log "signed $BODIES_N new_lead bodies ($(wc -c <"$first_file") bytes each)"
+  log "signed 2 × $BODIES_N new_lead bodies and 20,000 for the warm-ups ($(wc -c <"$first_file") bytes each)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -202,13 +213,14 @@ start_sampler() { # out file gets "max_rss_kb max_wal_bytes" when the sampler is
 }
 
 CEILING_RPS=""
-# scenario name duration url manifest [header...]; runs PRE_MEASURE (if set) between warm-up and run
+# scenario name duration url manifest [header...]; runs PRE_MEASURE (if set) between warm-up and run;
+# the warm-up sends WARMUP_MANIFEST when it is set
 scenario() {
   local name=$1 duration=$2 url=$3 manifest=$4
   shift 4
   local dir=$ENGINE_DIR
   log "[$ENGINE] $name: warm-up $WARMUP"
-  run_wrk "$dir/$name.warmup.txt" "$WARMUP" "$url" "$manifest" "$@"
+  run_wrk "$dir/$name.warmup.txt" "$WARMUP" "$url" "${WARMUP_MANIFEST:-$manifest}" "$@"
   sleep 0.5
   if [[ -n ${PRE_MEASURE:-} ]]; then "$PRE_MEASURE"; fi
   start_sampler "$dir/$name.sample"
@@ -544,7 +556,7 @@ run_engine() {
 
   # (b) new_lead creates on the typed route: the API document's full example, distinct people
   lead_manifest
-  ENTITY_SQL="select count(*) from leads" PRE_MEASURE=snapshot_before \
+  ENTITY_SQL="select count(*) from leads" PRE_MEASURE=snapshot_before WARMUP_MANIFEST=$LEAD_WARMUP_MANIFEST \
     scenario create_lead "$DURATION" "$BASE$API/incoming/lead/create" "$LEAD_MANIFEST"
   ENTITY_SQL="select count(*) from leads" OUTBOX_CHECK=plain account create_lead "leads created"
 
@@ -557,7 +569,7 @@ run_engine() {
   sub_id=$(json_id id "$out")
   [[ -n $sub_id ]] || die "could not create the subscription: $out"
   ENTITY_SQL="select count(*) from leads" PRE_MEASURE=snapshot_before POST_MEASURE=delivered_during_run \
-    scenario create_lead_subscribed "$DURATION" "$BASE$API/incoming/lead/create" "$LEAD_MANIFEST"
+    WARMUP_MANIFEST=$LEAD_WARMUP_MANIFEST scenario create_lead_subscribed "$DURATION" "$BASE$API/incoming/lead/create" "$SUBSCRIBED_MANIFEST"
   ENTITY_SQL="select count(*) from leads" OUTBOX_CHECK=subscribed account create_lead_subscribed "leads created"
   # The queue drains (bounded), then the subscription goes: the runs below measure ingest alone
   local pending i
