@@ -110,10 +110,12 @@ async fn child(
     Ok(Value::Object(out))
 }
 
+/// `value` as JSON text; `what` names it in the error.
 fn raw(value: &impl Serialize, what: &str) -> Result<Box<RawValue>, DbError> {
     to_raw_value(value).map_err(|err| DbError::Decode(what.into(), err.to_string()))
 }
 
+/// The record as JSON text in the read API's shape, or `null` when there is none.
 async fn record(conn: &mut WriteConn, entity: EntityType, id: i64) -> Result<Box<RawValue>, DbError> {
     let what = entity.as_str();
     match entity {
