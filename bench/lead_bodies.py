@@ -8,9 +8,9 @@ documented, pretty-printed), except that the e-mail and the phone carry the copy
 that N copies are N different people: the same person sent again is matched as a possible
 duplicate of every earlier copy (design §8), a cost that grows with each repetition and would
 measure the repetition rather than the ingest. Copies are numbered from FIRST (default 1), so
-that two runs on one database can send different people. The signature is the `X-Webhook-Signature` form
-(hex HMAC-SHA256 of the body, keyed with the secret as written), what `crm-webhooks sign`
-prints; run.sh checks the first copy against it. Prints one bench/wrk.lua manifest line per copy.
+that two runs on one database can send different people. The signature is the
+`X-Webhook-Signature` form (hex HMAC-SHA256 of the body, keyed with the secret as written), what
+`crm-webhooks sign` prints; run.sh checks the first copy against it. Prints one bench/wrk.lua manifest line per copy.
 """
 import hashlib
 import hmac
