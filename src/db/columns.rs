@@ -99,9 +99,31 @@ impl Columns {
     }
 }
 
+/// The `values` of a multi-row insert: `rows` rows of `width` placeholders, numbered from `$1`
+/// row by row (`($1, $2), ($3, $4)`).
+pub fn value_rows(rows: usize, width: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(rows * width * 5);
+    for row in 0..rows {
+        sql.push_str(if row > 0 { ", (" } else { "(" });
+        for column in 1..=width {
+            let comma = if column > 1 { ", " } else { "" };
+            let _ = write!(sql, "{comma}${}", row * width + column);
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_rows_number_row_by_row() {
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(1, 1), "($1)");
+    }
 
     #[test]
     fn insert_sql_numbers_every_column() {

@@ -205,15 +205,14 @@ async fn record_matches(
         pairs.push((other.as_str(), other_id, matched_on));
     }
     let now = time::now();
-    // A person sent many times matches every earlier copy: at most this many statements' worth
-    // of placeholders at once (both engines cap the number of bound values).
+    // A person sent many times matches every earlier copy: at most this many matches' worth of
+    // bound values at once (both engines cap their number).
     for chunk in pairs.chunks(MATCHES_PER_STATEMENT) {
-        let mut values = Vec::with_capacity(chunk.len() * 10 + 1);
+        let mut values = Vec::with_capacity(chunk.len() * 12);
         for (other, other_id, matched_on) in chunk {
-            values.extend(args![kind, id, *other, *other_id, matched_on.as_str()]);
-            values.extend(args![*other, *other_id, kind, id, matched_on.as_str()]);
+            values.extend(args![kind, id, *other, *other_id, matched_on.as_str(), now.as_str()]);
+            values.extend(args![*other, *other_id, kind, id, matched_on.as_str(), now.as_str()]);
         }
-        values.push(crate::db::Value::from(now.as_str()));
         conn.execute(&insert_matches_sql(chunk.len() * 2), values).await?;
     }
     Ok(())
@@ -222,20 +221,13 @@ async fn record_matches(
 /// Matches (two rows each) written by one statement.
 const MATCHES_PER_STATEMENT: usize = 50;
 
-/// `rows` rows of five values each (`$1`…), all created at the last value.
+/// `rows` rows of possible duplicates, six values each.
 fn insert_matches_sql(rows: usize) -> String {
-    use std::fmt::Write;
-    let now = rows * 5 + 1;
-    let mut sql = String::from(
-        "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, created_at) values ",
-    );
-    for row in 0..rows {
-        let n = row * 5;
-        let comma = if row > 0 { ", " } else { "" };
-        let _ = write!(sql, "{comma}(${}, ${}, ${}, ${}, ${}, ${now})", n + 1, n + 2, n + 3, n + 4, n + 5);
-    }
-    sql.push_str(" on conflict do nothing");
-    sql
+    format!(
+        "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, created_at) \
+         values {} on conflict do nothing",
+        crate::db::columns::value_rows(rows, 6)
+    )
 }
 
 /// A record's possible duplicates, by type and id.
@@ -273,7 +265,7 @@ mod tests {
         assert_eq!(
             insert_matches_sql(2),
             "insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, created_at) \
-             values ($1, $2, $3, $4, $5, $11), ($6, $7, $8, $9, $10, $11) on conflict do nothing"
+             values ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12) on conflict do nothing"
         );
     }
 }

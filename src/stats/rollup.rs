@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 
 use super::histogram::duration_bucket;
 use crate::args;
+use crate::db::columns::value_rows;
 use crate::db::{DbError, Fetch, Row, Value, WriteConn};
 use crate::domain::time;
 
@@ -238,18 +239,12 @@ async fn upsert(conn: &mut WriteConn, rollup: Rollup, counts: &BTreeMap<Key, i64
 }
 
 fn upsert_sql(rollup: Rollup, rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let n = r * 7;
-            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7)
-        })
-        .collect();
     let Rollup { table, column, .. } = rollup;
     format!(
         "insert into {table} ({column}, direction, event, source, response_status, duration_bucket, requests) \
          values {} on conflict ({column}, direction, event, source, response_status, duration_bucket) \
          do update set requests = {table}.requests + excluded.requests",
-        values.join(", ")
+        value_rows(rows, 7)
     )
 }
 
