@@ -91,23 +91,23 @@ fn cell(row: &Row, name: &str, kind: Kind) -> Result<(String, Value), DbError> {
     })
 }
 
-/// One child row (`where <key> = $1 …`) as JSON, or `null` when there is none.
+/// One child row (`where <key> = $1 …`) as JSON text, or `null` when there is none.
 async fn child(
     conn: &mut WriteConn,
     table: &str,
     columns: &[(&str, Kind)],
     filter: &str,
     args: Vec<crate::db::Value>,
-) -> Result<Value, DbError> {
+) -> Result<Box<RawValue>, DbError> {
     let list: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
     let sql = format!("select {} from {table} where {filter} order by id desc limit 1", list.join(", "));
-    let Some(row) = conn.fetch_optional(&sql, args).await? else { return Ok(Value::Null) };
+    let Some(row) = conn.fetch_optional(&sql, args).await? else { return raw(&Value::Null, table) };
     let mut out = Map::new();
     for (name, kind) in columns {
         let (key, value) = cell(&row, name, *kind)?;
         out.insert(key, value);
     }
-    Ok(Value::Object(out))
+    raw(&out, table)
 }
 
 /// `value` as JSON text; `what` names it in the error.
@@ -146,43 +146,40 @@ pub async fn from_change(conn: &mut WriteConn, change: &Change) -> Result<Option
     let (entity, id) = change.entity();
     let mut data = vec![(entity.as_str(), record(conn, entity, id).await?)];
     let id_arg = |v: i64| vec![crate::db::Value::from(v)];
-    let extra: Option<(&str, Value)> = match change {
+    match change {
         Change::ContactAdded { contact_id, .. } => {
-            Some(("contact", child(conn, "contacts", CONTACT, "id = $1", id_arg(*contact_id)).await?))
+            data.push(("contact", child(conn, "contacts", CONTACT, "id = $1", id_arg(*contact_id)).await?));
         }
         Change::MemoAdded { memo_id, .. } => {
-            Some(("memo", child(conn, "memos", MEMO, "id = $1", id_arg(*memo_id)).await?))
+            data.push(("memo", child(conn, "memos", MEMO, "id = $1", id_arg(*memo_id)).await?));
         }
         Change::ActivityAdded { activity_id, .. } => {
-            Some(("activity", child(conn, "activities", ACTIVITY, "id = $1", id_arg(*activity_id)).await?))
+            data.push(("activity", child(conn, "activities", ACTIVITY, "id = $1", id_arg(*activity_id)).await?));
         }
         Change::ProfileUpdated { profile_id, .. } => {
-            Some(("profile", child(conn, "qualified_profiles", PROFILE, "id = $1", id_arg(*profile_id)).await?))
+            let profile = child(conn, "qualified_profiles", PROFILE, "id = $1", id_arg(*profile_id)).await?;
+            data.push(("profile", profile));
         }
         Change::StatusChanged { old, new, .. } => {
             data.push(("old_status", raw(old, "old_status")?));
-            Some(("new_status", Value::from(new.clone())))
+            data.push(("new_status", raw(new, "new_status")?));
         }
         Change::PreLeadConverted { lead_id, .. } => {
             data.push(("lead", record(conn, EntityType::Lead, *lead_id).await?));
-            None
         }
         Change::LeadConverted { customer_id, .. } => {
             data.push(("customer", record(conn, EntityType::Customer, *customer_id).await?));
-            None
         }
         Change::OrderRecorded { order_id, totals, .. } => {
             let args = vec![crate::db::Value::from(totals.customer_id), crate::db::Value::from(order_id.clone())];
-            Some(("order", child(conn, "orders", ORDER, "customer_id = $1 and order_id = $2", args).await?))
+            data.push(("order", child(conn, "orders", ORDER, "customer_id = $1 and order_id = $2", args).await?));
         }
         Change::PaymentReceived { payment_id, totals, .. } => {
             let args = vec![crate::db::Value::from(totals.customer_id), crate::db::Value::from(payment_id.clone())];
-            Some(("payment", child(conn, "payments", PAYMENT, "customer_id = $1 and payment_id = $2", args).await?))
+            let payment = child(conn, "payments", PAYMENT, "customer_id = $1 and payment_id = $2", args).await?;
+            data.push(("payment", payment));
         }
-        _ => None,
-    };
-    if let Some((key, value)) = extra {
-        data.push((key, raw(&value, key)?));
+        _ => {}
     }
     Ok(Some(OutgoingEvent {
         event_type: change.outgoing_type(),

@@ -61,7 +61,7 @@ struct Body<'a> {
 
 fn body(event: &OutgoingEvent, now: &str) -> String {
     let body = Body { event_type: event.event_type, timestamp: now, data: &event.data };
-    serde_json::to_string(&body).expect("a JSON value and two strings serialize")
+    serde_json::to_string(&body).expect("a JSON text and two strings serialize")
 }
 
 /// The event row, its `webhook-id` given.

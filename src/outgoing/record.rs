@@ -67,9 +67,9 @@ pub async fn write(db: &Db, shared: &Shared, batch: Vec<Recorded>) {
     let written = db
         .write(move |conn| {
             Box::pin(async move {
+                let mut batch = batch;
                 let mut change = conn.begin().await?;
                 let mut results = Vec::with_capacity(batch.len());
-                let mut batch = batch;
                 for one in &mut batch {
                     results.push(lease::complete(&mut change, &mut one.done).await);
                 }
