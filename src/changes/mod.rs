@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::domain::money::Money;
 use crate::domain::EntityType;
 use crate::events::EventKind;
+use crate::records;
 
 /// A customer's running totals after an order or payment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,8 +28,9 @@ pub struct Totals {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
+    /// The record as inserted, in the read API's shape (the outgoing event's `data`).
     PreLeadCreated {
-        id: i64,
+        record: Box<records::PreLead>,
     },
     PreLeadUpdated {
         id: i64,
@@ -60,8 +62,9 @@ pub enum Change {
         pre_lead_id: i64,
         lead_id: i64,
     },
+    /// The record as inserted, in the read API's shape (the outgoing event's `data`).
     LeadCreated {
-        id: i64,
+        record: Box<records::Lead>,
     },
     LeadUpdated {
         id: i64,
@@ -135,13 +138,15 @@ impl Change {
     pub fn entity(&self) -> (EntityType, i64) {
         use EntityType::{Customer, Lead, PreLead};
         match self {
-            Change::PreLeadCreated { id } | Change::PreLeadUpdated { id } => (PreLead, *id),
+            Change::PreLeadCreated { record } => (PreLead, record.id),
+            Change::PreLeadUpdated { id } => (PreLead, *id),
             Change::Discarded { entity, id, .. }
             | Change::ContactAdded { entity, id, .. }
             | Change::MemoAdded { entity, id, .. }
             | Change::StatusChanged { entity, id, .. } => (*entity, *id),
             Change::PreLeadConverted { pre_lead_id, .. } => (PreLead, *pre_lead_id),
-            Change::LeadCreated { id } | Change::LeadUpdated { id } => (Lead, *id),
+            Change::LeadCreated { record } => (Lead, record.id),
+            Change::LeadUpdated { id } => (Lead, *id),
             Change::ActivityAdded { lead_id, .. }
             | Change::ProfileUpdated { lead_id, .. }
             | Change::LeadConverted { lead_id, .. } => (Lead, *lead_id),
@@ -169,8 +174,10 @@ impl Change {
     /// its order.
     pub fn answer(&self) -> Result<Answer, serde_json::Error> {
         let data = match self {
-            Change::PreLeadCreated { id } | Change::PreLeadUpdated { id } => to(PreLeadIdOut { pre_lead_id: *id }),
-            Change::LeadCreated { id } | Change::LeadUpdated { id } => to(LeadIdOut { lead_id: *id }),
+            Change::PreLeadCreated { record } => to(PreLeadIdOut { pre_lead_id: record.id }),
+            Change::PreLeadUpdated { id } => to(PreLeadIdOut { pre_lead_id: *id }),
+            Change::LeadCreated { record } => to(LeadIdOut { lead_id: record.id }),
+            Change::LeadUpdated { id } => to(LeadIdOut { lead_id: *id }),
             Change::Discarded { entity: EntityType::PreLead, id, .. } => to(PreLeadIdOut { pre_lead_id: *id }),
             Change::Discarded { id, .. } => to(LeadIdOut { lead_id: *id }),
             Change::ContactAdded { entity: EntityType::PreLead, id, contact_id } => {

@@ -16,14 +16,14 @@ fn totals() -> Totals {
 /// One change per event, in the table's order.
 fn one_of_each() -> Vec<Change> {
     vec![
-        Change::PreLeadCreated { id: 1 },
+        Change::PreLeadCreated { record: Box::new(crate::records::PreLead { id: 1, ..Default::default() }) },
         Change::PreLeadUpdated { id: 1 },
         Change::Discarded { entity: PreLead, id: 1, first: true },
         Change::ContactAdded { entity: PreLead, id: 1, contact_id: 2 },
         Change::MemoAdded { entity: PreLead, id: 1, memo_id: 3 },
         Change::StatusChanged { entity: PreLead, id: 1, old: "new".into(), new: "working".into() },
         Change::PreLeadConverted { pre_lead_id: 1, lead_id: 4 },
-        Change::LeadCreated { id: 4 },
+        Change::LeadCreated { record: Box::new(crate::records::Lead { id: 4, ..Default::default() }) },
         Change::LeadUpdated { id: 4 },
         Change::Discarded { entity: Lead, id: 4, first: true },
         Change::ContactAdded { entity: Lead, id: 4, contact_id: 5 },

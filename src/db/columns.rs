@@ -3,7 +3,7 @@
 //! are `$1, $2, …`, which both SQLite and PostgreSQL accept.
 
 use super::conn::WriteConn;
-use super::value::{DbError, Value};
+use super::value::{DbError, Row, Value};
 
 /// Column/value pairs for one row.
 #[derive(Default, Debug)]
@@ -53,6 +53,15 @@ impl Columns {
     /// `insert into TABLE (…) values (…) returning id`.
     pub async fn insert(self, conn: &mut WriteConn, table: &str) -> Result<i64, DbError> {
         conn.fetch_one(&self.insert_sql(table), self.values).await?.get(0)
+    }
+
+    /// `insert into TABLE (…) values (…) RETURNING`: the inserted row as `returning` (a
+    /// `returning …` clause) shows it.
+    pub async fn insert_returning(self, conn: &mut WriteConn, table: &str, returning: &str) -> Result<Row, DbError> {
+        let mut sql = self.insert_sql(table);
+        sql.truncate(sql.len() - "returning id".len());
+        sql.push_str(returning);
+        conn.fetch_one(&sql, self.values).await
     }
 
     /// `insert into TABLE (…) values (…)`, run with [`WriteConn::execute_later`]: for rows whose

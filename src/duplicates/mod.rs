@@ -87,8 +87,8 @@ pub fn set_norms(row: &mut Columns) {
 /// Refreshes the records a change created or may have given a new e-mail or phone.
 pub async fn after(conn: &mut WriteConn, change: &Change) -> Result<(), DbError> {
     let (entity, id) = match change {
-        Change::PreLeadCreated { id } => return match_new(conn, EntityType::PreLead, *id).await,
-        Change::LeadCreated { id } => return match_new(conn, EntityType::Lead, *id).await,
+        Change::PreLeadCreated { record } => return match_new(conn, EntityType::PreLead, record.id).await,
+        Change::LeadCreated { record } => return match_new(conn, EntityType::Lead, record.id).await,
         Change::PreLeadUpdated { id } => (EntityType::PreLead, *id),
         Change::LeadUpdated { id } => (EntityType::Lead, *id),
         Change::PreLeadConverted { lead_id, .. } => (EntityType::Lead, *lead_id),

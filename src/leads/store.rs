@@ -39,8 +39,8 @@ pub async fn create(conn: &mut WriteConn, input: NewLeadIn, ctx: &EventContext) 
         .set("expected_value_cents", input.expected_value.map(|m| m.cents()))
         .set("assigned_to", input.assigned_to);
     shared_record_columns!(row, set, input);
-    let id = LEADS.create(conn, row, status.as_str(), source, ctx).await?;
-    Ok(Change::LeadCreated { id })
+    let record = LEADS.create(conn, row, status.as_str(), source, ctx).await?;
+    Ok(Change::LeadCreated { record: Box::new(record) })
 }
 
 pub async fn update(conn: &mut WriteConn, id: i64, patch: LeadPatch, ctx: &EventContext) -> Result<Change, StoreError> {

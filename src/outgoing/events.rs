@@ -144,7 +144,13 @@ pub async fn from_change(conn: &mut WriteConn, change: &Change) -> Result<Option
         return Ok(None);
     }
     let (entity, id) = change.entity();
-    let mut data = vec![(entity.as_str(), record(conn, entity, id).await?)];
+    // A created record came back from its insert; any other is read inside the transaction.
+    let this = match change {
+        Change::PreLeadCreated { record } => raw(record.as_ref(), entity.as_str())?,
+        Change::LeadCreated { record } => raw(record.as_ref(), entity.as_str())?,
+        _ => record(conn, entity, id).await?,
+    };
+    let mut data = vec![(entity.as_str(), this)];
     let id_arg = |v: i64| vec![crate::db::Value::from(v)];
     match change {
         Change::ContactAdded { contact_id, .. } => {

@@ -34,8 +34,8 @@ pub async fn create(conn: &mut WriteConn, input: NewPreLeadIn, ctx: &EventContex
     let mut row = Columns::new();
     row.set("email", input.email.map(Email::into_inner));
     shared_record_columns!(row, set, input);
-    let id = PRE_LEADS.create(conn, row, status.as_str(), source, ctx).await?;
-    Ok(Change::PreLeadCreated { id })
+    let record = PRE_LEADS.create(conn, row, status.as_str(), source, ctx).await?;
+    Ok(Change::PreLeadCreated { record: Box::new(record) })
 }
 
 pub async fn update(

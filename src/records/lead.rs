@@ -4,12 +4,12 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::{json, money, select_sql, Record, StoredJson};
+use super::{json, money, returning_sql, select_sql, Created, Record, StoredJson};
 use crate::db::{DbError, Row};
 use crate::domain::money::Money;
 
 /// A lead as the read API and outgoing events show it.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Lead {
     #[schema(example = 1)]
     pub id: i64,
@@ -115,6 +115,14 @@ const COLUMNS: &[(&str, &str)] = &[
 ];
 
 static SELECT: LazyLock<String> = LazyLock::new(|| select_sql(COLUMNS, "leads r"));
+
+static RETURNING: LazyLock<String> = LazyLock::new(|| returning_sql(COLUMNS));
+
+impl Created for Lead {
+    fn returning() -> &'static str {
+        &RETURNING
+    }
+}
 
 impl Record for Lead {
     fn select() -> &'static str {

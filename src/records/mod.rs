@@ -39,6 +39,13 @@ pub trait Record: Sized + serde::Serialize {
     fn updated_at(&self) -> &str;
 }
 
+/// A record the webhooks create (pre-leads, leads): its insert answers it in the shape of
+/// [`Record::select`], so the change that created it carries it without reading it back.
+pub trait Created: Record {
+    /// `returning …` for an insert into the record's table.
+    fn returning() -> &'static str;
+}
+
 /// The record with this id, or `None`.
 pub async fn load<R: Record>(conn: &mut (impl Fetch + ?Sized), id: i64) -> Result<Option<R>, DbError> {
     let sql = format!("{} where r.id = $1", R::select());
@@ -63,6 +70,21 @@ fn select_sql(columns: &[(&str, &str)], from: &str) -> String {
         .map(|(expr, name)| if expr == name { format!("r.{name} as {name}") } else { format!("{expr} as {name}") })
         .collect();
     format!("select {} from {from}", list.join(", "))
+}
+
+/// Builds a created record's `returning` from its `select` columns: the record's own columns by
+/// name; a column of a linked record (`l.customer_id`), which a record just inserted has none of
+/// yet (each one is an id), as a null id.
+fn returning_sql(columns: &[(&str, &str)]) -> String {
+    let list: Vec<String> = columns
+        .iter()
+        .map(|(expr, name)| match expr.strip_prefix("r.") {
+            Some(column) => format!("{column} as {name}"),
+            None if expr.contains('.') => format!("cast(null as bigint) as {name}"),
+            None => format!("{expr} as {name}"),
+        })
+        .collect();
+    format!("returning {}", list.join(", "))
 }
 
 /// A cents column as money.
@@ -92,6 +114,8 @@ impl StoredJson {
     }
 }
 
+impl Eq for StoredJson {}
+
 impl PartialEq for StoredJson {
     fn eq(&self, other: &Self) -> bool {
         self.get() == other.get()
@@ -111,6 +135,12 @@ mod tests {
     fn the_select_aliases_every_column_to_its_answer_name() {
         let sql = select_sql(&[("id", "id"), ("r.expected_value_cents", "expected_value")], "leads r");
         assert_eq!(sql, "select r.id as id, r.expected_value_cents as expected_value from leads r");
+    }
+
+    #[test]
+    fn the_returning_names_own_columns_and_nulls_linked_ones() {
+        let sql = returning_sql(&[("id", "id"), ("r.converted_lead_id", "lead_id"), ("l.customer_id", "customer_id")]);
+        assert_eq!(sql, "returning id as id, converted_lead_id as lead_id, cast(null as bigint) as customer_id");
     }
 
     #[test]

@@ -4,11 +4,11 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::{json, select_sql, Record, StoredJson};
+use super::{json, returning_sql, select_sql, Created, Record, StoredJson};
 use crate::db::{DbError, Row};
 
 /// A pre-lead as the read API and outgoing events show it.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PreLead {
     #[schema(example = 1)]
     pub id: i64,
@@ -101,6 +101,14 @@ const COLUMNS: &[(&str, &str)] = &[
 
 static SELECT: LazyLock<String> =
     LazyLock::new(|| select_sql(COLUMNS, "pre_leads r left join leads l on l.id = r.converted_lead_id"));
+
+static RETURNING: LazyLock<String> = LazyLock::new(|| returning_sql(COLUMNS));
+
+impl Created for PreLead {
+    fn returning() -> &'static str {
+        &RETURNING
+    }
+}
 
 impl Record for PreLead {
     fn select() -> &'static str {

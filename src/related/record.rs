@@ -9,6 +9,7 @@ use crate::db::WriteConn;
 use crate::domain::fields::DateTimeText;
 use crate::domain::values::SourceValue;
 use crate::domain::{time, EntityType, EventContext, StoreError};
+use crate::records::Created;
 
 use super::StatusChange;
 
@@ -77,15 +78,16 @@ impl Record {
         Ok(())
     }
 
-    /// Inserts a new record and its first history row (old status empty).
-    pub async fn create(
+    /// Inserts a new record and its first history row (old status empty); answers the record
+    /// as inserted.
+    pub async fn create<R: Created>(
         &self,
         conn: &mut WriteConn,
         mut row: Columns,
         status: &str,
         source: Option<SourceValue>,
         ctx: &EventContext,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<R, StoreError> {
         let now = time::now();
         let source = source.or_else(|| ctx.received_from.as_deref().map(SourceValue::parse));
         row.set("lead_status", status)
@@ -98,10 +100,10 @@ impl Record {
         }
         crate::duplicates::set_norms(&mut row);
         crate::records::search::set_search_keys(&mut row);
-        let id = row.insert(conn, self.table).await?;
-        let created = StatusChange::new(self.entity, id, None, status, Some("Created".into()), ctx.event);
+        let record = R::from_row(&row.insert_returning(conn, self.table, R::returning()).await?)?;
+        let created = StatusChange::new(self.entity, record.id(), None, status, Some("Created".into()), ctx.event);
         super::record_status_change(conn, created).await?;
-        Ok(id)
+        Ok(record)
     }
 
     /// Applies a patch: the columns present, the source (`null` makes it `other`), and a status

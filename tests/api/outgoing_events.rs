@@ -207,8 +207,36 @@ async fn a_change_whose_transaction_rolls_back_leaves_no_outgoing_event(engine: 
     assert_eq!(counts(&app).await, [1, 1, 1]);
 }
 
+/// A created record travels from its insert to the event (no read-back): it must still be the
+/// record as the read API shows it, down to the links a new record has none of yet.
+async fn a_created_pre_lead_is_sent_as_the_read_api_shows_it(engine: Engine) {
+    let Some(app) = app_with(engine, &[0]).await else { return };
+    let receiver = Receiver::start().await;
+    subscribe(&app, json!({"url": receiver.url, "events": ["pre_lead.created"]})).await;
+    let pre_lead = app.create_pre_lead().await;
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    let event = got[0].json();
+    assert_eq!(event["type"], "pre_lead.created");
+    let shown = event["data"]["pre_lead"].as_object().unwrap().clone();
+    let detail = app.get(&format!("/api/v1/pre-leads/{pre_lead}")).await;
+    assert_eq!(detail.status, 200, "{}", detail.text);
+    let parts = ["contacts", "memos", "status_history", "possible_duplicates"];
+    assert_eq!(shown.len() + parts.len(), detail.body.as_object().unwrap().len(), "{shown:?}");
+    for (key, value) in &shown {
+        assert_eq!(&detail.body[key], value, "{key}");
+    }
+    assert_eq!(
+        (shown["id"].as_i64(), &shown["lead_id"], &shown["customer_id"]),
+        (Some(pre_lead), &json!(null), &json!(null))
+    );
+    assert_eq!(shown["email"], example_request("new_inquiry")["data"]["email"]);
+    assert_eq!(shown["raw_payload"], example_request("new_inquiry")["data"]);
+}
+
 on_both_engines!(
     changes_emit_signed_events_once_and_only_when_applied,
+    a_created_pre_lead_is_sent_as_the_read_api_shows_it,
     deliveries_about_one_record_keep_their_order_under_retries,
     a_change_whose_transaction_rolls_back_leaves_no_outgoing_event,
 );
