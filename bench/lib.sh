@@ -138,11 +138,17 @@ PY
 run_wrk() {
   local out=$1 duration=$2 url=$3 manifest=$4
   shift 4
+  # No thread sends before every thread has read the manifest (see bench/wrk.lua)
+  # (WRK_READY_AT names the file, for a caller that waits for it: bench/profile.sh)
+  local ready=${WRK_READY_AT:-}
+  [[ -n $ready ]] || ready=$(mktemp -u "${TMP:-/tmp}/wrk-ready.XXXXXX")
+  WRK_READY=$ready WRK_THREADS=${THREADS:-2} \
   timeout -k 5 $(( $(seconds_of "$duration") + 60 )) wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-64}" -d"$duration" \
     --timeout "${WRK_TIMEOUT:-10s}" --latency -s "$ROOT/bench/wrk.lua" "$url" -- "$manifest" "$@" >"$out" 2>&1 || {
       cat "$out" >&2
       die "wrk failed for $url (see above)"
     }
+  rm -f "$ready"
   grep -q '^BENCH_RESULT ' "$out" || { cat "$out" >&2; die "wrk printed no BENCH_RESULT line"; }
 }
 

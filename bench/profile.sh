@@ -44,12 +44,15 @@ python3 "$ROOT/bench/lead_bodies.py" "$ROOT/docs/examples/new_lead.request.json"
 
 URL=$BASE$PATH_CREATE
 run_wrk "$TMP/warmup.txt" 2s "$URL" "$TMP/warmup.manifest"
-perf record -a -g -F 499 -o "$TMP/perf.data" -- sleep "$SECONDS_LOADED" >/dev/null 2>&1 &
-PERF_PID=$!
-run_wrk "$TMP/loaded.txt" "$((SECONDS_LOADED + 1))s" "$URL" "$TMP/manifest"
+# perf starts once wrk's threads have read their bodies and send (see bench/wrk.lua)
+WRK_READY_AT=$TMP/wrk.ready run_wrk "$TMP/loaded.txt" "$((SECONDS_LOADED + 1))s" "$URL" "$TMP/manifest" &
+WRK_PID=$!
+for ((i = 0; i < 600; i++)); do [[ -e $TMP/wrk.ready ]] && break; sleep 0.1; done
+[[ -e $TMP/wrk.ready ]] || die "wrk did not start sending within 60 s"
+perf record -a -g -F 499 -o "$TMP/perf.data" -- sleep "$SECONDS_LOADED" >/dev/null 2>&1
+wait "$WRK_PID"
 parse_result "$TMP/loaded.txt"
 echo "under perf: rps=${R[rps]} p50_us=${R[p50_us]} p90_us=${R[p90_us]} p99_us=${R[p99_us]}"
-wait "$PERF_PID"
 # The first N rows of a perf report (its comments and blank lines left out). It reads the whole
 # report: a reader that stopped early would end perf with SIGPIPE, and the script with it.
 report_rows() { awk -v n="$1" '!/^#/ && !/^$/ && shown < n { print; shown++ }'; }

@@ -8,6 +8,14 @@
 -- Each thread cycles through the requests, starting at its own offset. Extra arguments are
 -- request headers ("Name: value") added to every request.
 --
+-- wrk runs each thread's init() in its main thread, one thread after the other, starts each
+-- thread as soon as its own init() is done, and starts its clock after the last one. Reading a
+-- large manifest takes seconds per thread (about 4.5 s for 100,000 bodies), so the first thread
+-- would load the server alone for that long, and those requests would be counted in a run that
+-- did not time them. With WRK_READY set (a path that does not exist yet; bench/lib.sh's
+-- run_wrk sets it) and WRK_THREADS the number of threads, the last thread's init() creates that
+-- file and no thread sends its first request before it exists.
+--
 -- Every response is classified in response(); done() sums the per-thread counters (setup(thread)
 -- + thread:get, as in wrk's scripting docs) and prints one machine-readable line:
 --   BENCH_RESULT requests=.. duration_us=.. rps=.. p50_us=.. p90_us=.. p99_us=.. max_us=..
@@ -71,11 +79,30 @@ function init(args)
     end
   end
   assert(#requests_built > 0, "no requests in " .. manifest)
+  ready_file = os.getenv("WRK_READY")
+  checked = (id or 1) ~= 1
+  if ready_file and (id or 1) == tonumber(os.getenv("WRK_THREADS") or "1") then
+    assert(io.open(ready_file, "w")):close()
+  end
   -- Threads start at different offsets so they do not send the same sequence in lockstep.
   cursor = ((id or 1) - 1) * math.floor(#requests_built / 2 + 1)
 end
 
+local function exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
 function request()
+  if checked and ready_file then
+    -- Only until every thread is ready: this blocks the thread's event loop, as intended.
+    while not exists(ready_file) do os.execute("sleep 0.01") end
+    ready_file = nil
+  end
+  -- wrk calls the first thread's request() once in its main thread, to check the request,
+  -- before the other threads' init(): that call must not wait.
+  checked = true
   cursor = cursor + 1
   return requests_built[(cursor % #requests_built) + 1]
 end
