@@ -5,8 +5,9 @@
 //! `dead` after the last. `410 Gone` disables the subscription, and so do five days of failures.
 //! It claims for many slots at once: when half of them are free, when none is busy, or at once
 //! when a commit queued deliveries. It polls (after finding nothing due, not before the next
-//! pending delivery's time, at most 2 s), and is woken early by commits that queue deliveries, by
-//! changes that release waiting ones and by recorded attempts; stopping it waits for the attempts
+//! pending delivery's time, at most 2 s), and is woken early by commits that wrote an event while
+//! a subscription may take it ([`super::listeners`]), by changes that release waiting deliveries
+//! and by recorded attempts; stopping it waits for the attempts
 //! in flight and their records.
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use super::lease::{self, Claimed, Completion};
+use super::listeners::Listeners;
 use super::metrics::DeliveryMetrics;
 use super::record::{self, Recorded};
 use super::sender::{Outbound, Outcome, Sender};
@@ -32,7 +34,7 @@ const POLL: Duration = Duration::from_millis(250);
 /// After a claim found nothing, the worker sleeps until the next pending delivery's time, at
 /// most this long (a lease left by another instance runs out unannounced), unless woken.
 const IDLE_MAX: Duration = Duration::from_secs(2);
-/// How often the queue depth gauge is refreshed.
+/// How often the queue depth gauge, and whether any subscription is enabled, are refreshed.
 const DEPTH_EVERY: Duration = Duration::from_secs(1);
 /// A subscription failing this long is disabled.
 const FAILING_LIMIT: chrono::Duration = chrono::Duration::days(5);
@@ -46,6 +48,8 @@ pub struct Shared {
     pub wake: Notify,
     /// Rung when attempts are recorded (the next delivery about a record may be due).
     pub recorded: Notify,
+    /// Whether a commit's event can have a delivery (the worker keeps it up to date).
+    pub listeners: Listeners,
 }
 
 /// Starts the worker as the task `delivery_worker`. On SQLite, where one instance owns the
@@ -67,17 +71,19 @@ pub async fn start(db: Db, shared: Arc<Shared>, tasks: &Tasks) -> anyhow::Result
 async fn run(db: Db, shared: Arc<Shared>, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let (recorder, recording) = record::start(db.clone(), shared.clone());
     let mut in_flight: JoinSet<()> = JoinSet::new();
-    let mut depth_at = tokio::time::Instant::now();
+    // Refreshed on the first turn, then every DEPTH_EVERY.
+    let mut depth_at: Option<tokio::time::Instant> = None;
     let slots = shared.config.concurrency;
     // Claim whatever is free on the first turn, after a commit's wake and after a pause.
     let mut claim_now = true;
     loop {
         while in_flight.try_join_next().is_some() {}
-        if depth_at.elapsed() >= DEPTH_EVERY {
-            depth_at = tokio::time::Instant::now();
+        if depth_at.is_none_or(|at| at.elapsed() >= DEPTH_EVERY) {
+            depth_at = Some(tokio::time::Instant::now());
             if let Ok(depth) = lease::queue_depth(db.pool()).await {
                 shared.metrics.set_queue_depth(depth);
             }
+            shared.listeners.look(db.pool()).await;
         }
         let free = slots.saturating_sub(in_flight.len());
         let mut pause = POLL;

@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod dispatcher;
 pub mod events;
 pub mod lease;
+pub mod listeners;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
@@ -55,7 +56,14 @@ impl Outgoing {
     pub fn new(config: DeliveryConfig, metrics: &Metrics) -> anyhow::Result<Outgoing> {
         let sender = sender::Sender::new(&config)?;
         let metrics = DeliveryMetrics::new(metrics);
-        let shared = Shared { config, sender, metrics, wake: Default::default(), recorded: Default::default() };
+        let shared = Shared {
+            config,
+            sender,
+            metrics,
+            wake: Default::default(),
+            recorded: Default::default(),
+            listeners: Default::default(),
+        };
         Ok(Outgoing { shared: Arc::new(shared) })
     }
 
@@ -63,9 +71,24 @@ impl Outgoing {
         &self.shared.config
     }
 
-    /// Tells the worker that deliveries may be due (after a commit that queued some).
+    /// Tells the worker that deliveries may be due (after a change that queued or released some).
     pub fn wake(&self) {
         self.shared.wake.notify_one();
+    }
+
+    /// After a commit that wrote an outgoing event: wakes the worker if a subscription may take
+    /// it (see [`listeners`]).
+    pub fn event_queued(&self) {
+        if self.shared.listeners.may_listen() {
+            self.wake();
+        }
+    }
+
+    /// After a subscription was created, changed or deleted through this instance: events are
+    /// announced to the worker again, and the worker looks for due deliveries.
+    pub fn subscriptions_changed(&self) {
+        self.shared.listeners.changed();
+        self.wake();
     }
 
     /// Starts the worker as the application's task `delivery_worker` (stopped, with its

@@ -214,7 +214,7 @@ async fn apply(state: &AppState, prepared: Prepared, log: NewLog, started: Insta
     match result {
         Ok(answer) => {
             if answer.queued_event {
-                state.outgoing.wake();
+                state.outgoing.event_queued();
             }
             answer.into_response()
         }

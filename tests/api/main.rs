@@ -21,6 +21,7 @@ mod outgoing;
 mod outgoing_backlog;
 mod outgoing_events;
 mod outgoing_input;
+mod outgoing_listeners;
 mod outgoing_queue;
 mod outgoing_record;
 mod pipeline_rules;

@@ -82,6 +82,7 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, 
     let secret = new.secret.clone();
     let id =
         state.db.write(move |conn| Box::pin(async move { Ok(store::insert(conn, &new, &time::now()).await?) })).await?;
+    state.outgoing.subscriptions_changed();
     let subscription = fetch(&state, id).await?;
     Ok((StatusCode::CREATED, Json(CreatedSubscription { subscription, secret })).into_response())
 }
@@ -111,7 +112,7 @@ async fn change(
     if !found {
         return Err(NOT_FOUND);
     }
-    state.outgoing.wake();
+    state.outgoing.subscriptions_changed();
     Ok(Json(fetch(&state, id).await?))
 }
 
@@ -119,6 +120,7 @@ async fn remove(State(state): State<AppState>, Path(raw): Path<String>) -> Resul
     let id = subscription_id(&raw)?;
     let found = state.db.write(move |conn| Box::pin(async move { Ok(store::delete(conn, id).await?) })).await?;
     if found {
+        state.outgoing.subscriptions_changed();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(NOT_FOUND)
