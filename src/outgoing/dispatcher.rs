@@ -7,8 +7,7 @@
 //! when a commit queued deliveries. It polls (after finding nothing due, not before the next
 //! pending delivery's time, at most 2 s), and is woken early by commits that wrote an event while
 //! a subscription may take it ([`super::listeners`]), by changes that release waiting deliveries
-//! and by recorded attempts; stopping it waits for the attempts
-//! in flight and their records.
+//! and by recorded attempts; stopping it waits for the attempts in flight and their records.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +43,8 @@ pub struct Shared {
     pub config: DeliveryConfig,
     pub sender: Sender,
     pub metrics: DeliveryMetrics,
-    /// Rung by commits that queue deliveries and changes that release waiting ones.
+    /// Rung by commits that wrote an event while a subscription may take it, and by changes that
+    /// release waiting deliveries.
     pub wake: Notify,
     /// Rung when attempts are recorded (the next delivery about a record may be due).
     pub recorded: Notify,
