@@ -64,26 +64,34 @@ impl Columns {
         conn.fetch_one(&sql, self.values).await
     }
 
-    /// `insert into TABLE (…) values (…)`, run with [`WriteConn::execute_later`]: for rows whose
-    /// id nobody needs (log rows, outgoing events).
+    /// `insert into TABLE (…) values (…)` with [`WriteConn::insert_later`]: for rows whose id
+    /// nobody needs (log rows, status history, outgoing events).
     pub async fn insert_later(self, conn: &mut WriteConn, table: &str) -> Result<(), DbError> {
-        let mut sql = self.insert_sql(table);
-        sql.truncate(sql.len() - " returning id".len());
-        conn.execute_later(&sql, self.values).await
+        let head = self.head(table, 0);
+        conn.insert_later(table, head, self.values).await
     }
 
-    /// Built in one buffer: this runs for every row the writer inserts.
-    fn insert_sql(&self, table: &str) -> String {
-        use std::fmt::Write;
-        let mut sql = String::with_capacity(64 + self.names.len() * 24);
-        let _ = write!(sql, "insert into {table} (");
+    /// `insert into TABLE (a, b, …)`, with room for `more`.
+    fn head(&self, table: &str, more: usize) -> String {
+        let mut sql = String::with_capacity(64 + self.names.len() * 24 + more);
+        sql.push_str("insert into ");
+        sql.push_str(table);
+        sql.push_str(" (");
         for (i, name) in self.names.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(name);
         }
-        sql.push_str(") values (");
+        sql.push(')');
+        sql
+    }
+
+    /// Built in one buffer: this runs for every row the writer inserts.
+    fn insert_sql(&self, table: &str) -> String {
+        use std::fmt::Write;
+        let mut sql = self.head(table, self.names.len() * 5 + 32);
+        sql.push_str(" values (");
         for i in 1..=self.names.len() {
             if i > 1 {
                 sql.push_str(", ");

@@ -11,6 +11,7 @@ use sqlx::any::{AnyRow, AnyTypeInfoKind};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Column, Executor, Row as _, ValueRef as _};
 
+use super::pg_later::Held;
 use super::value::{Cell, DbError, Row, Value};
 
 pub struct WriteConn {
@@ -34,10 +35,9 @@ struct BatchState {
     aborted: bool,
     /// A deadlock or a serialization failure: the batch must be re-run job by job.
     retry: bool,
-    /// Statements that return nothing, values inlined ([`WriteConn::execute_later`]): they go
-    /// out in front of the next control statement, in the same round trip, or are dropped by a
-    /// rollback.
-    later: Vec<String>,
+    /// Statements that return nothing ([`WriteConn::insert_later`] and its siblings), held until
+    /// the commit (see `pg_later.rs`).
+    held: Held,
 }
 
 enum Inner {
@@ -92,17 +92,17 @@ impl WriteConn {
     }
 
     /// A control statement (simple query protocol, several statements allowed) on PostgreSQL.
-    /// In a batch, the statements run later go out in front of it, in the same round trip; a
-    /// rollback drops them instead (they were all issued inside the level it ends).
+    /// In a batch, what is held goes out in front of its `commit`, in the same round trip; its
+    /// `rollback` drops what is held.
     async fn raw(&mut self, sql: &str) -> Result<(), DbError> {
         let mut text = std::borrow::Cow::Borrowed(sql);
         if let Some(batch) = &mut self.batch {
-            if sql.starts_with("rollback") {
-                batch.later.clear();
-            } else if !batch.later.is_empty() {
-                batch.later.push(sql.to_string());
-                text = std::borrow::Cow::Owned(batch.later.join("; "));
-                batch.later.clear();
+            if sql == "rollback" {
+                batch.held.clear();
+            } else if sql == "commit" {
+                if let Some(held) = batch.held.take() {
+                    text = std::borrow::Cow::Owned(format!("{held}; commit"));
+                }
             }
         }
         let result = match &mut self.inner {
@@ -118,6 +118,7 @@ impl WriteConn {
     /// Runs a statement; returns the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: Vec<Value>) -> Result<u64, DbError> {
         self.pay_owed().await?;
+        self.send_held_before(sql).await?;
         match &mut self.inner {
             Inner::Sqlite(conn) => {
                 sqlite_rows(conn, sql, &args)?;
@@ -130,18 +131,63 @@ impl WriteConn {
         }
     }
 
-    /// Runs a statement that returns nothing; in a PostgreSQL batch, together with the next
-    /// control statement (`savepoint`, `release`, `commit`), one round trip fewer. Its values are
-    /// then written into the SQL as literals ([`super::value::inline`]). Its error, if any, fails
-    /// the batch, whose jobs then run alone, where it runs at once.
+    /// Inserts a row nobody reads back in this job: `head` is `insert into TABLE (…)`, `args`
+    /// its values. In a PostgreSQL batch it is held until the commit and sent in its round trip,
+    /// merged with the other rows of `head` (see `pg_later.rs`), its values written as literals
+    /// ([`super::value::inline`]); its error, if any, fails the batch, whose jobs then run alone,
+    /// where it runs at once.
+    pub async fn insert_later(&mut self, table: &str, head: String, args: Vec<Value>) -> Result<(), DbError> {
+        self.pay_owed().await?;
+        match &mut self.batch {
+            Some(batch) if self.depth > 0 => batch.held.row(table, head, args),
+            _ => {
+                let placeholders = (1..=args.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+                self.execute(&format!("{head} values ({placeholders})"), args).await.map(|_| ())
+            }
+        }
+    }
+
+    /// Runs `sql`, which returns nothing, for one key: its `$1`, written `in ($1)`; `rest` are
+    /// `$2, $3, …`, and `tables` every table it reads or writes. In a PostgreSQL batch it is held
+    /// until the commit like [`Self::insert_later`], and runs once for every key held with the
+    /// same `sql`, with the `rest` of the last one.
+    pub async fn execute_later_keyed(
+        &mut self,
+        sql: &'static str,
+        key: Value,
+        rest: Vec<Value>,
+        tables: &'static [&'static str],
+    ) -> Result<(), DbError> {
+        self.pay_owed().await?;
+        match &mut self.batch {
+            Some(batch) if self.depth > 0 => batch.held.keyed(sql, key, rest, tables),
+            _ => {
+                let mut args = vec![key];
+                args.extend(rest);
+                self.execute(sql, args).await.map(|_| ())
+            }
+        }
+    }
+
+    /// Runs a statement that returns nothing; in a PostgreSQL batch it is held until the commit
+    /// like [`Self::insert_later`], merged with nothing, and any statement after it sends it first.
     pub async fn execute_later(&mut self, sql: &str, args: Vec<Value>) -> Result<(), DbError> {
         self.pay_owed().await?;
         match &mut self.batch {
-            Some(batch) if self.depth > 0 => {
-                batch.later.push(super::value::inline(sql, &args)?);
-                Ok(())
-            }
+            Some(batch) if self.depth > 0 => batch.held.other(sql, args),
             _ => self.execute(sql, args).await.map(|_| ()),
+        }
+    }
+
+    /// In a PostgreSQL batch, sends what is held first when `sql` names a table it touches.
+    async fn send_held_before(&mut self, sql: &str) -> Result<(), DbError> {
+        let held = match &mut self.batch {
+            Some(batch) if batch.held.touched_by(sql) => batch.held.take(),
+            _ => None,
+        };
+        match held {
+            Some(held) => self.raw(&held).await,
+            None => Ok(()),
         }
     }
 
@@ -149,6 +195,7 @@ impl WriteConn {
     /// `INSERT … RETURNING` on SQLite instead of leaving it open.
     pub async fn fetch_all(&mut self, sql: &str, args: Vec<Value>) -> Result<Vec<Row>, DbError> {
         self.pay_owed().await?;
+        self.send_held_before(sql).await?;
         match &mut self.inner {
             Inner::Sqlite(conn) => sqlite_rows(conn, sql, &args),
             Inner::Postgres(conn) => {
@@ -182,6 +229,9 @@ impl WriteConn {
         }
         self.pay_owed().await?;
         self.raw(&sql).await?;
+        if let Some(batch) = &mut self.batch {
+            batch.held.opened(self.depth as usize);
+        }
         self.depth += 1;
         Ok(Change { conn: self, open: true })
     }
@@ -248,6 +298,13 @@ impl WriteConn {
         Ok(())
     }
 
+    /// The innermost level, just closed, was rolled back: a batch forgets what it held inside.
+    fn rolled_back(&mut self) {
+        if let Some(batch) = &mut self.batch {
+            batch.held.rolled_back(self.depth as usize);
+        }
+    }
+
     /// The statements that end the innermost level.
     fn ending(&self, commit: bool) -> String {
         let level = self.depth - 1;
@@ -262,6 +319,9 @@ impl WriteConn {
     async fn end(&mut self, commit: bool) -> Result<(), DbError> {
         let sql = self.ending(commit);
         self.depth -= 1;
+        if !commit {
+            self.rolled_back();
+        }
         self.pay_owed().await?;
         if commit && self.depth == 1 {
             if let Some(batch) = &mut self.batch {
@@ -312,6 +372,7 @@ impl Drop for Change<'_> {
         }
         let sql = self.conn.ending(false);
         self.conn.depth -= 1;
+        self.conn.rolled_back();
         match &mut self.conn.inner {
             // SQLite can roll back right here, also while a panicking job unwinds.
             Inner::Sqlite(conn) => {

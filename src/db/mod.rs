@@ -16,6 +16,7 @@ pub mod columns;
 mod conn;
 mod error;
 mod pg_batch;
+mod pg_later;
 mod read;
 pub mod sqlite_memory;
 mod value;

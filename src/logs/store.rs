@@ -44,8 +44,8 @@ pub async fn insert(conn: &mut WriteConn, log: NewLog) -> Result<i64, crate::db:
     columns(log).insert(conn, "webhook_logs").await
 }
 
-/// Inserts `log` when its id is not needed: in a PostgreSQL batch, in the round trip of the next
-/// savepoint or commit ([`WriteConn::execute_later`]).
+/// Inserts `log` when its id is not needed: in a PostgreSQL batch, with its commit, in one
+/// multi-row insert with the batch's other log rows ([`WriteConn::insert_later`]).
 pub async fn insert_later(conn: &mut WriteConn, log: NewLog) -> Result<(), crate::db::DbError> {
     columns(log).insert_later(conn, "webhook_logs").await
 }

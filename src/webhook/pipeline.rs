@@ -308,8 +308,8 @@ async fn reject(state: &AppState, err: AppError, mut log: NewLog, raw: Option<By
     answer.into_response()
 }
 
-/// Writes the log row. Only a replay's answer names its row; other rows need no id back, so they
-/// travel with the next round trip of a PostgreSQL batch ([`log_store::insert_later`]).
+/// Writes the log row. Only a replay's answer names its row; other rows need no id back, so in a
+/// PostgreSQL batch they go with its commit, one statement for the batch ([`log_store::insert_later`]).
 async fn write_log(conn: &mut WriteConn, log: NewLog) -> Result<Option<i64>, crate::db::DbError> {
     if log.replay_of.is_some() {
         return log_store::insert(conn, log).await.map(Some);

@@ -24,8 +24,10 @@ enum Then {
     Nothing,
     /// A statement that fails outside every savepoint (the batch transaction is aborted).
     FailsOutside,
-    /// A statement run later (with the next savepoint or the commit) that fails.
+    /// A statement run later (on PostgreSQL with the batch's commit) that fails.
     FailsLater,
+    /// Its change is rolled back.
+    RollsBack,
 }
 
 fn memo_job(conn: &mut WriteConn, (i, then): (i64, Then)) -> BoxFuture<'_, Result<i64, StoreError>> {
@@ -40,14 +42,39 @@ fn memo_job(conn: &mut WriteConn, (i, then): (i64, Then)) -> BoxFuture<'_, Resul
                 assert!(failed.is_err());
             }
             Then::FailsLater => conn.execute_later("insert into no_such_table values ($1)", args![i]).await?,
+            Then::RollsBack => unreachable!("memo jobs commit"),
         }
         Ok(i)
     })
 }
 
+const MEMO_HEAD: &str =
+    "insert into memos (entity_type, entity_id, title, content, memo_type, raw_payload, created_at)";
+
+/// Holds its memo `held-i` back ([`WriteConn::insert_later`]: on PostgreSQL until the batch's
+/// commit), then counts the held memos stored so far, in its own change; with `Then::RollsBack`
+/// it rolls that change back after counting.
+fn held_job(conn: &mut WriteConn, (i, then): (i64, Then)) -> BoxFuture<'_, Result<i64, StoreError>> {
+    Box::pin(async move {
+        let mut change = conn.begin().await?;
+        let values = args!["lead", 1_i64, format!("held-{i}"), "c", "general", "{}", "2026-01-01T00:00:00.000000Z"];
+        change.insert_later("memos", MEMO_HEAD.to_string(), values).await?;
+        let seen: i64 =
+            change.fetch_one("select count(*) from memos where title like 'held-%'", Vec::new()).await?.get(0)?;
+        if then == Then::RollsBack {
+            change.rollback().await?;
+        } else {
+            change.commit().await?;
+        }
+        Ok(seen)
+    })
+}
+
+type Job = for<'c> fn(&'c mut WriteConn, (i64, Then)) -> BoxFuture<'c, Result<i64, StoreError>>;
+
 /// Runs six memo jobs on one committer, queued behind a job that waits (PostgreSQL only; the
 /// SQLite writer refuses a job that waits on anything else), so that they share a batch.
-async fn six_jobs(db: &Db, engine: Engine, odd_one: Then) -> Vec<Result<i64, StoreError>> {
+async fn six_jobs(db: &Db, engine: Engine, job: Job, odd_one: Then) -> Vec<Result<i64, StoreError>> {
     let (release, held) = oneshot::channel::<()>();
     let (started, running) = oneshot::channel::<()>();
     let blocker = (engine == Engine::Postgres).then(|| {
@@ -74,7 +101,7 @@ async fn six_jobs(db: &Db, engine: Engine, odd_one: Then) -> Vec<Result<i64, Sto
         .map(|i| {
             let db = db.clone();
             let then = if i == 3 { odd_one } else { Then::Nothing };
-            tokio::spawn(async move { db.write_shared(Some(7), (i, then), memo_job).await })
+            tokio::spawn(async move { db.write_shared(Some(7), (i, then), job).await })
         })
         .collect();
     // Give the six time to queue up behind the blocker (their order does not matter).
@@ -91,12 +118,13 @@ async fn six_jobs(db: &Db, engine: Engine, odd_one: Then) -> Vec<Result<i64, Sto
 }
 
 async fn stored(db: &Db, i: i64) -> i64 {
+    stored_title(db, format!("batch-{i}")).await
+}
+
+async fn stored_title(db: &Db, title: String) -> i64 {
     db.write(move |conn: &mut WriteConn| {
         Box::pin(async move {
-            Ok(conn
-                .fetch_one("select count(*) from memos where title = $1", args![format!("batch-{i}")])
-                .await?
-                .get(0)?)
+            Ok(conn.fetch_one("select count(*) from memos where title = $1", args![title]).await?.get(0)?)
         })
     })
     .await
@@ -111,7 +139,7 @@ async fn db_of(engine: Engine) -> Option<(crate::helpers::TestApp, Db)> {
 
 async fn a_batch_aborted_by_one_job_runs_every_job_again_alone_and_once(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
-    let results = six_jobs(&db, engine, Then::FailsOutside).await;
+    let results = six_jobs(&db, engine, memo_job, Then::FailsOutside).await;
     for (i, result) in (1..=6).zip(results) {
         assert_eq!(result.unwrap(), i);
         assert_eq!(stored(&db, i).await, 1, "job {i}'s memo is stored once");
@@ -121,7 +149,7 @@ async fn a_batch_aborted_by_one_job_runs_every_job_again_alone_and_once(engine: 
 
 async fn a_failing_statement_run_later_fails_only_its_own_job(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
-    let results = six_jobs(&db, engine, Then::FailsLater).await;
+    let results = six_jobs(&db, engine, memo_job, Then::FailsLater).await;
     for (i, result) in (1..=6).zip(results) {
         if i == 3 {
             assert!(result.is_err(), "its statement failed");
@@ -129,6 +157,33 @@ async fn a_failing_statement_run_later_fails_only_its_own_job(engine: Engine) {
             assert_eq!(result.unwrap(), i);
             assert_eq!(stored(&db, i).await, 1, "job {i}'s memo is stored once");
         }
+    }
+    db.close().await;
+}
+
+/// A statement that names the table of rows held back runs after them: each job of the batch
+/// counts the held memos of the jobs before it and its own.
+async fn held_rows_are_seen_by_the_jobs_after_them(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    let mut seen: Vec<i64> =
+        six_jobs(&db, engine, held_job, Then::Nothing).await.into_iter().map(Result::unwrap).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, vec![1, 2, 3, 4, 5, 6]);
+    for i in 1..=6 {
+        assert_eq!(stored_title(&db, format!("held-{i}")).await, 1, "held-{i} is stored once");
+    }
+    db.close().await;
+}
+
+/// A job whose change is rolled back loses its held row, and only its own: the rows of the jobs
+/// before it, sent inside its change (it counted them), are written again.
+async fn a_rolled_back_change_drops_only_its_own_held_rows(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    let results = six_jobs(&db, engine, held_job, Then::RollsBack).await;
+    for (i, result) in (1..=6).zip(results) {
+        assert!(result.unwrap() >= 1, "job {i} counts at least its own memo");
+        let expected = if i == 3 { 0 } else { 1 };
+        assert_eq!(stored_title(&db, format!("held-{i}")).await, expected, "held-{i}");
     }
     db.close().await;
 }
@@ -225,4 +280,6 @@ on_both_engines!(
     a_batch_aborted_by_one_job_runs_every_job_again_alone_and_once,
     a_failing_statement_run_later_fails_only_its_own_job,
     batches_that_deadlock_run_their_jobs_again_alone,
+    held_rows_are_seen_by_the_jobs_after_them,
+    a_rolled_back_change_drops_only_its_own_held_rows,
 );
