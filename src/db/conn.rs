@@ -141,8 +141,8 @@ impl WriteConn {
         match &mut self.batch {
             Some(batch) if self.depth > 0 => batch.held.row(table, head, args),
             _ => {
-                let placeholders = (1..=args.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
-                self.execute(&format!("{head} values ({placeholders})"), args).await.map(|_| ())
+                let sql = format!("{head} values {}", super::columns::value_rows(1, args.len()));
+                self.execute(&sql, args).await.map(|_| ())
             }
         }
     }

@@ -13,6 +13,7 @@
 //! ([`super::WriteConn::execute_later`]) keeps its place: no merge crosses it, and any statement
 //! after it sends it first.
 
+use super::columns::value_rows;
 use super::value::{inline, DbError, Value};
 
 /// Marks where the keys of a keyed statement go once merged (NUL cannot be in an inlined value).
@@ -40,8 +41,7 @@ enum Entry {
 
 impl Held {
     pub fn row(&mut self, table: &str, head: String, values: Vec<Value>) -> Result<(), DbError> {
-        let placeholders = (1..=values.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
-        let tuple = inline(&format!("({placeholders})"), &values)?;
+        let tuple = inline(&value_rows(1, values.len()), &values)?;
         self.entries.push(Entry::Row { table: table.to_string(), head, tuple });
         Ok(())
     }
