@@ -90,7 +90,8 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start(dir: &Path, database_url: &str) -> Server {
+/// Starts `crm-webhooks serve` with `slots` deliveries in flight at most.
+async fn start(dir: &Path, database_url: &str, slots: usize) -> Server {
     let port = free_port();
     let mut command = Command::new(BIN);
     command.current_dir(dir);
@@ -106,6 +107,7 @@ async fn start(dir: &Path, database_url: &str) -> Server {
         .env("CRM_RATE_LIMIT_PER_MINUTE", "0")
         .env("CRM_DELIVERY_ALLOW_PRIVATE", "true")
         .env("CRM_DELIVERY_TIMEOUT", "1s")
+        .env("CRM_DELIVERY_CONCURRENCY", slots.to_string())
         .env("CRM_DELIVERY_RETRY_SCHEDULE", "0s,200ms,200ms,200ms,200ms,200ms")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -167,11 +169,16 @@ async fn wait_all(seen: &Arc<Mutex<Seen>>, leads: &[i64], within: Duration) {
     }
 }
 
+/// Deliveries in flight at once in the kill test.
+const SLOTS: usize = 8;
+
 /// SIGKILL while deliveries are in flight; after a restart every event arrives.
 async fn killed_mid_stream_every_event_is_delivered_after_restart(database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (url, seen) = receiver(Duration::from_millis(30)).await;
-    let mut server = start(dir.path(), database_url).await;
+    // At most 8 deliveries in flight, each answered after 100 ms: the 300 deliveries take at
+    // least 3.75 s, far longer than creating the leads, so many are still to come at the kill.
+    let (url, seen) = receiver(Duration::from_millis(100)).await;
+    let mut server = start(dir.path(), database_url, SLOTS).await;
     subscribe(&server, &url).await;
     let leads = create_leads(&[&server], 300).await;
     let started = Instant::now();
@@ -182,7 +189,7 @@ async fn killed_mid_stream_every_event_is_delivered_after_restart(database_url: 
     server.child.wait().unwrap();
     let before = seen.lock().unwrap().lead_ids.len();
     assert!(before < leads.len(), "killed mid-stream: {before} of {} already delivered", leads.len());
-    let _restarted = start(dir.path(), database_url).await;
+    let _restarted = start(dir.path(), database_url, SLOTS).await;
     wait_all(&seen, &leads, Duration::from_secs(60)).await;
     let seen = seen.lock().unwrap();
     assert_eq!(seen.overlaps, 0);
@@ -250,8 +257,8 @@ async fn postgres_two_instances_deliver_a_thousand_events_never_twice_at_once() 
     let url = database.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let (receiver_url, seen) = receiver(Duration::from_millis(2)).await;
-    let first = start(dir.path(), &url).await;
-    let second = start(dir.path(), &url).await;
+    let first = start(dir.path(), &url, 64).await;
+    let second = start(dir.path(), &url, 64).await;
     subscribe(&first, &receiver_url).await;
     let leads = create_leads(&[&first, &second], 1000).await;
     wait_all(&seen, &leads, Duration::from_secs(120)).await;
