@@ -167,6 +167,41 @@ impl Db {
         }
     }
 
+    /// As [`Db::write`], for a job made of many small changes that each open their own
+    /// `conn.begin()` and are committed together (the delivery recorder's attempts): what the job
+    /// writes is kept when it succeeds and undone when it fails. On PostgreSQL the job runs as one
+    /// batch transaction with `pg_batch.rs`'s rules: each `begin()` is a savepoint whose `release`
+    /// travels with the next one, and rows nobody reads back ([`WriteConn::insert_later`] and its
+    /// siblings) go out merged with the commit, so a refused held row fails the whole job, as does
+    /// a statement that failed outside every change (the transaction is aborted). On SQLite the
+    /// job runs in a savepoint of the writer's batch, and a statement that failed outside its
+    /// changes fails alone.
+    pub async fn write_batch<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        if self.writer.is_some() {
+            return self
+                .write(move |conn| {
+                    Box::pin(async move {
+                        let mut change = conn.begin().await?;
+                        // On an error the change is dropped, which rolls it back.
+                        let value = job(&mut change).await?;
+                        change.commit().await?;
+                        Ok(value)
+                    })
+                })
+                .await;
+        }
+        let span = tracing::Span::current();
+        let pool = self.pool.clone();
+        // On a task of its own for the reason given in `write`.
+        tokio::spawn(async move { pg_batch::one_batch(&pool, job).instrument(span).await })
+            .await
+            .map_err(|err| StoreError::internal(anyhow::anyhow!("a write task failed: {err}")))?
+    }
+
     /// As [`Db::write`], for a job that takes `input` and may run twice: on PostgreSQL it runs in
     /// a transaction shared with other jobs (group commit, see `pg_batch.rs`) and, when that
     /// transaction fails as a whole, again alone on a copy of `input`. `affinity` (a hash of the

@@ -191,6 +191,36 @@ async fn batched(pool: &AnyPool, batch: &mut [Queued]) -> Result<Vec<Result<Eras
     }
 }
 
+/// Runs `job` as one batch transaction (see [`super::Db::write_batch`]): committed when it
+/// succeeds, rolled back as a whole when it fails or left the batch unable to commit.
+pub(super) async fn one_batch<T, F>(pool: &AnyPool, job: F) -> Result<T, StoreError>
+where
+    F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, StoreError>>,
+{
+    let pooled = pool.acquire().await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?;
+    let mut conn = WriteConn::postgres_batch(pooled).await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?;
+    let outcome = AssertUnwindSafe(job(&mut conn)).catch_unwind().await;
+    let settled = conn.settle().await;
+    let result = match outcome {
+        Ok(Ok(value)) if settled && !conn.batch_failed() => match conn.end_batch(true).await {
+            Ok(()) => return Ok(value),
+            Err(err @ DbError::Sqlx(sqlx::Error::Database(_))) => Err(err.into()),
+            Err(err) => {
+                // The connection failed during `commit`: nothing more to do with it.
+                conn.detach();
+                return Err(StoreError::internal(anyhow::anyhow!("commit failed: {err}")));
+            }
+        },
+        Ok(Ok(_)) => Err(StoreError::internal(anyhow::anyhow!("a statement failed outside every change"))),
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(StoreError::internal(anyhow::anyhow!("a write job panicked"))),
+    };
+    if conn.end_batch(false).await.is_err() {
+        conn.detach();
+    }
+    result
+}
+
 /// Runs one job in a transaction of its own (its `begin()`), as writes without group commit do.
 async fn alone(pool: &AnyPool, run: &mut Rerun) -> Result<Erased, StoreError> {
     let mut conn = WriteConn::postgres(pool.acquire().await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?);

@@ -178,9 +178,10 @@ pub async fn complete(conn: &mut WriteConn, done: &mut Completion) -> Result<(bo
     let mut change = conn.begin().await?;
     let log_id = log_store::insert(&mut change, std::mem::take(&mut done.log)).await?;
     change
-        .execute(
-            "insert into delivery_attempts (delivery_id, attempt, started_at, status_code, duration_ms, error, log_id) \
-             values ($1, $2, $3, $4, $5, $6, $7)",
+        .insert_later(
+            "delivery_attempts",
+            "insert into delivery_attempts (delivery_id, attempt, started_at, status_code, duration_ms, error, log_id)"
+                .to_string(),
             args![
                 done.delivery_id,
                 done.attempt,
@@ -214,9 +215,11 @@ pub async fn complete(conn: &mut WriteConn, done: &mut Completion) -> Result<(bo
     let mut disabled = done.disable.clone();
     if delivered {
         change
-            .execute(
-                "update webhook_subscriptions set failing_since = null where id = $1 and failing_since is not null",
-                args![done.subscription_id],
+            .execute_later_keyed(
+                "update webhook_subscriptions set failing_since = null where id in ($1) and failing_since is not null",
+                done.subscription_id.into(),
+                Vec::new(),
+                &["webhook_subscriptions"],
             )
             .await?;
     } else {

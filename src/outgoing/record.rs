@@ -19,6 +19,7 @@ use super::metrics::Reached;
 use crate::db::{Db, Engine};
 
 /// One attempt to record, with what is reported once it is written.
+#[derive(Clone)]
 pub struct Recorded {
     pub done: Completion,
     /// When the event was made (for the commit-to-delivery latency).
@@ -61,39 +62,57 @@ async fn run(db: Db, shared: Arc<Shared>, mut rx: mpsc::Receiver<Recorded>) {
     while writing.join_next().await.is_some() {}
 }
 
-/// Writes `batch` in one change, reports each attempt, and wakes the worker.
+/// Writes `batch` in one change, reports each attempt, and wakes the worker. On PostgreSQL a
+/// batch refused as a whole (at its commit, where the rows it held are written) is written again
+/// one attempt at a time, so that one bad attempt does not keep the others unrecorded.
 pub async fn write(db: &Db, shared: &Shared, batch: Vec<Recorded>) {
     let ids: Vec<i64> = batch.iter().map(|one| one.done.delivery_id).collect();
-    let written = db
-        .write(move |conn| {
-            Box::pin(async move {
-                let mut batch = batch;
-                let mut change = conn.begin().await?;
-                let mut results = Vec::with_capacity(batch.len());
-                for one in &mut batch {
-                    results.push(lease::complete(&mut change, &mut one.done).await);
-                }
-                change.commit().await?;
-                Ok(batch.into_iter().zip(results).collect::<Vec<_>>())
-            })
-        })
-        .await;
-    match written {
-        Ok(outcomes) => {
-            for (one, result) in outcomes {
-                match result {
-                    Ok((applied, disabled)) => report(shared, &one, applied, disabled),
-                    Err(err) => tracing::error!(
-                        delivery_id = one.done.delivery_id,
-                        error = %err,
-                        "cannot record a delivery attempt"
-                    ),
+    let spare = (db.engine() == Engine::Postgres && batch.len() > 1).then(|| batch.clone());
+    match written(db, batch).await {
+        Ok(outcomes) => reported(shared, outcomes),
+        Err(err) => match spare {
+            Some(spare) => {
+                tracing::warn!(deliveries = ?ids, error = %err, "recording delivery attempts one by one");
+                for one in spare {
+                    let id = one.done.delivery_id;
+                    match written(db, vec![one]).await {
+                        Ok(outcomes) => reported(shared, outcomes),
+                        Err(err) => tracing::error!(delivery_id = id, error = %err, "cannot record a delivery attempt"),
+                    }
                 }
             }
-        }
-        Err(err) => tracing::error!(deliveries = ?ids, error = %err, "cannot record delivery attempts"),
+            None => tracing::error!(deliveries = ?ids, error = %err, "cannot record delivery attempts"),
+        },
     }
     shared.recorded.notify_one();
+}
+
+type Outcomes = Vec<(Recorded, Result<(bool, Option<String>), crate::db::DbError>)>;
+
+/// Each attempt in a change of its own (a savepoint), all of them committed together.
+async fn written(db: &Db, batch: Vec<Recorded>) -> Result<Outcomes, crate::domain::StoreError> {
+    db.write_batch(move |conn| {
+        Box::pin(async move {
+            let mut batch = batch;
+            let mut results = Vec::with_capacity(batch.len());
+            for one in &mut batch {
+                results.push(lease::complete(conn, &mut one.done).await);
+            }
+            Ok(batch.into_iter().zip(results).collect::<Vec<_>>())
+        })
+    })
+    .await
+}
+
+fn reported(shared: &Shared, outcomes: Outcomes) {
+    for (one, result) in outcomes {
+        match result {
+            Ok((applied, disabled)) => report(shared, &one, applied, disabled),
+            Err(err) => {
+                tracing::error!(delivery_id = one.done.delivery_id, error = %err, "cannot record a delivery attempt")
+            }
+        }
+    }
 }
 
 fn report(shared: &Shared, one: &Recorded, applied: bool, disabled: Option<String>) {

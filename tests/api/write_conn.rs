@@ -1,10 +1,13 @@
 //! The write connection's transaction rules on each engine, through `Db::write` as the stores
 //! use it: a nested change that is dropped or rolled back leaves nothing, an abandoned change
-//! does not leak into the next job, and a unique violation is reported as such.
+//! does not leak into the next job, and a unique violation is reported as such; and through
+//! `Db::write_batch`: its changes are committed together, or none of them.
 
 use crm_webhooks::args;
 use crm_webhooks::db::{Db, WriteConn};
+use crm_webhooks::domain::StoreError;
 use crm_webhooks::Config;
+use futures_util::future::BoxFuture;
 
 use crate::helpers::{spawn_app, Engine};
 use crate::on_both_engines;
@@ -113,7 +116,97 @@ async fn unique_violations_are_recognised_on_both_engines(engine: Engine) {
     db.close().await;
 }
 
+/// Two changes of one memo each, then an error if `fail`.
+fn two_changes<'c>(conn: &'c mut WriteConn, title: &'static str, fail: bool) -> BoxFuture<'c, Result<(), StoreError>> {
+    Box::pin(async move {
+        for _ in 0..2 {
+            let mut change = conn.begin().await?;
+            change.execute(INSERT_MEMO, args![title]).await?;
+            change.commit().await?;
+        }
+        if fail {
+            return Err(StoreError::internal(anyhow::anyhow!("the job failed after its changes")));
+        }
+        Ok(())
+    })
+}
+
+async fn a_batch_keeps_its_changes_together_or_none(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    db.write_batch(|conn: &mut WriteConn| two_changes(conn, "batched", false)).await.unwrap();
+    assert!(db.write_batch(|conn: &mut WriteConn| two_changes(conn, "undone", true)).await.is_err());
+    assert_eq!(memo_count(&db, "batched").await, 2);
+    assert_eq!(memo_count(&db, "undone").await, 0);
+    db.close().await;
+}
+
+async fn a_batch_whose_row_is_refused_keeps_nothing(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    // A memo row without its `created_at` is refused: at once on SQLite, at the commit on
+    // PostgreSQL, which holds it until then. Either way the batch answers an error and keeps
+    // nothing, not even the change committed before it.
+    let refused = db
+        .write_batch(|conn: &mut WriteConn| {
+            Box::pin(async move {
+                let mut change = conn.begin().await?;
+                change.execute(INSERT_MEMO, args!["before the refused row"]).await?;
+                change.commit().await?;
+                let mut change = conn.begin().await?;
+                let head = "insert into memos (entity_type, entity_id, title, created_at)".to_string();
+                change.insert_later("memos", head, args!["lead", 1, "refused", None::<String>]).await?;
+                change.commit().await?;
+                Ok(())
+            })
+        })
+        .await;
+    assert!(refused.is_err(), "a row without created_at is refused");
+    assert_eq!(memo_count(&db, "before the refused row").await, 0);
+    assert_eq!(memo_count(&db, "refused").await, 0);
+    // The next batch on the pool starts clean.
+    db.write_batch(|conn: &mut WriteConn| {
+        Box::pin(async move {
+            let mut change = conn.begin().await?;
+            change.execute(INSERT_MEMO, args!["after"]).await?;
+            change.commit().await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(memo_count(&db, "after").await, 1);
+    db.close().await;
+}
+
+async fn a_batch_with_a_failed_statement_outside_its_changes(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    let outcome = db
+        .write_batch(|conn: &mut WriteConn| {
+            Box::pin(async move {
+                conn.execute(INSERT_MEMO, args!["beside the failure"]).await?;
+                let failed = conn.execute("insert into no_such_table values (1)", Vec::new()).await;
+                Ok(failed.is_err())
+            })
+        })
+        .await;
+    match engine {
+        // The failed statement aborted PostgreSQL's transaction: the batch cannot commit.
+        Engine::Postgres => {
+            assert!(outcome.is_err(), "an aborted batch is an error");
+            assert_eq!(memo_count(&db, "beside the failure").await, 0);
+        }
+        // SQLite undoes the failed statement alone.
+        Engine::Sqlite => {
+            assert!(outcome.unwrap(), "the statement failed");
+            assert_eq!(memo_count(&db, "beside the failure").await, 1);
+        }
+    }
+    db.close().await;
+}
+
 on_both_engines!(
+    a_batch_keeps_its_changes_together_or_none,
+    a_batch_whose_row_is_refused_keeps_nothing,
+    a_batch_with_a_failed_statement_outside_its_changes,
     a_dropped_change_rolls_back_and_the_next_job_starts_clean,
     a_job_that_ends_with_its_change_open_commits_nothing_of_it,
     unique_violations_are_recognised_on_both_engines,
