@@ -41,13 +41,13 @@ struct BatchState {
 }
 
 enum Inner {
-    Sqlite(rusqlite::Connection),
+    Sqlite(rusqlite::Connection, Shapes),
     Postgres(PoolConnection<Any>),
 }
 
 impl WriteConn {
     pub(super) fn sqlite(conn: rusqlite::Connection) -> Self {
-        WriteConn { inner: Inner::Sqlite(conn), depth: 0, owed: Vec::new(), batch: None }
+        WriteConn { inner: Inner::Sqlite(conn, Shapes::default()), depth: 0, owed: Vec::new(), batch: None }
     }
 
     pub(super) fn postgres(conn: PoolConnection<Any>) -> Self {
@@ -107,7 +107,7 @@ impl WriteConn {
         }
         let result = match &mut self.inner {
             Inner::Postgres(conn) => conn.execute(sqlx::raw_sql(&text)).await.map(|_| ()).map_err(DbError::from),
-            Inner::Sqlite(conn) => sqlite_control(conn, &text).map_err(DbError::from),
+            Inner::Sqlite(conn, _) => sqlite_control(conn, &text).map_err(DbError::from),
         };
         if let (Err(_), Some(batch)) = (&result, &mut self.batch) {
             batch.aborted = true;
@@ -120,8 +120,8 @@ impl WriteConn {
         self.pay_owed().await?;
         self.send_held_before(sql).await?;
         match &mut self.inner {
-            Inner::Sqlite(conn) => {
-                sqlite_rows(conn, sql, &args)?;
+            Inner::Sqlite(conn, shapes) => {
+                sqlite_rows(conn, shapes, sql, &args)?;
                 Ok(conn.changes())
             }
             Inner::Postgres(conn) => {
@@ -197,7 +197,7 @@ impl WriteConn {
         self.pay_owed().await?;
         self.send_held_before(sql).await?;
         match &mut self.inner {
-            Inner::Sqlite(conn) => sqlite_rows(conn, sql, &args),
+            Inner::Sqlite(conn, shapes) => sqlite_rows(conn, shapes, sql, &args),
             Inner::Postgres(conn) => {
                 let query = super::value::bind(sqlx::query(sql), args);
                 let fetched = conn.fetch(query).try_collect().await.map_err(DbError::from);
@@ -256,7 +256,7 @@ impl WriteConn {
     /// job's `begin()` nests inside as a savepoint.
     pub(super) fn sqlite_batch(&mut self, sql: &str) -> Result<(), DbError> {
         match &mut self.inner {
-            Inner::Sqlite(conn) => {
+            Inner::Sqlite(conn, _) => {
                 sqlite_control(conn, sql)?;
                 self.depth = if sql.starts_with("begin") { 1 } else { 0 };
                 Ok(())
@@ -270,7 +270,7 @@ impl WriteConn {
     /// outside any transaction, so the writer must not start it.
     pub(super) fn sqlite_batch_lost(&self) -> bool {
         match &self.inner {
-            Inner::Sqlite(conn) => self.depth > 0 && conn.is_autocommit(),
+            Inner::Sqlite(conn, _) => self.depth > 0 && conn.is_autocommit(),
             Inner::Postgres(_) => false,
         }
     }
@@ -278,7 +278,7 @@ impl WriteConn {
     /// A PASSIVE checkpoint on the writer's connection between two batches (see
     /// `checkpointer.rs`); a failure only postpones it.
     pub(super) fn sqlite_checkpoint(&mut self) {
-        if let Inner::Sqlite(conn) = &self.inner {
+        if let Inner::Sqlite(conn, _) = &self.inner {
             if let Err(err) = super::checkpointer::passive(conn) {
                 tracing::debug!(error = %err, "writer checkpoint skipped");
             }
@@ -375,7 +375,7 @@ impl Drop for Change<'_> {
         self.conn.rolled_back();
         match &mut self.conn.inner {
             // SQLite can roll back right here, also while a panicking job unwinds.
-            Inner::Sqlite(conn) => {
+            Inner::Sqlite(conn, _) => {
                 if let Err(err) = sqlite_control(conn, &sql) {
                     tracing::error!(error = %err, "cannot roll back an abandoned change");
                 }
@@ -416,28 +416,75 @@ fn sqlite_control(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()
     Ok(())
 }
 
-/// Prepares (cached), binds `$N` to `args[N-1]`, steps to the end and collects the rows.
-fn sqlite_rows(conn: &rusqlite::Connection, sql: &str, args: &[Value]) -> Result<Vec<Row>, DbError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    for index in 1..=stmt.parameter_count() {
-        let number = stmt
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$').or_else(|| name.strip_prefix('?')))
-            .and_then(|digits| digits.parse::<usize>().ok())
-            .unwrap_or(index);
-        let value = args.get(number - 1).ok_or(DbError::MissingArgument(number))?;
-        stmt.raw_bind_parameter(index, value)?;
+/// What [`sqlite_rows`] learns of a statement the first time it runs, kept with its SQL text (as
+/// the prepared statement is): which argument each parameter takes and the names of its columns.
+/// Asking SQLite for them on every run was a few percent of the writer thread.
+#[derive(Default)]
+pub(super) struct Shapes(std::collections::HashMap<Box<str>, Shape, foldhash::fast::FixedState>);
+
+struct Shape {
+    /// For each parameter (in SQLite's order), the index in `args` of its value.
+    args: Box<[usize]>,
+    names: Arc<[String]>,
+}
+
+/// More distinct statements than the writer's statement cache holds: SQL built with a list of
+/// placeholders (`in ($3, $4, …)`) has one text per length, so the map is emptied past this.
+const SHAPES_MAX: usize = 512;
+
+impl Shapes {
+    fn of(&mut self, sql: &str, stmt: &rusqlite::Statement<'_>) -> &Shape {
+        if self.0.get(sql).is_none_or(|shape| shape.args.len() != stmt.parameter_count()) {
+            if self.0.len() >= SHAPES_MAX {
+                self.0.clear();
+            }
+            self.0.insert(sql.into(), Shape::of(stmt));
+        }
+        &self.0[sql]
     }
-    let columns = stmt.column_count();
-    // Most statements the writer runs return nothing: name the columns only when there are some.
-    let names: Arc<[String]> = if columns == 0 {
-        Arc::from(Vec::new())
-    } else {
-        stmt.column_names().into_iter().map(str::to_string).collect()
-    };
+}
+
+impl Shape {
+    fn of(stmt: &rusqlite::Statement<'_>) -> Shape {
+        let args = (1..=stmt.parameter_count())
+            .map(|index| {
+                let number = stmt
+                    .parameter_name(index)
+                    .and_then(|name| name.strip_prefix('$').or_else(|| name.strip_prefix('?')))
+                    .and_then(|digits| digits.parse::<usize>().ok())
+                    .unwrap_or(index);
+                number - 1
+            })
+            .collect();
+        let names = stmt.column_names().into_iter().map(str::to_string).collect();
+        Shape { args, names }
+    }
+}
+
+/// Prepares (cached), binds `$N` to `args[N-1]`, steps to the end and collects the rows.
+fn sqlite_rows(
+    conn: &rusqlite::Connection,
+    shapes: &mut Shapes,
+    sql: &str,
+    args: &[Value],
+) -> Result<Vec<Row>, DbError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let shape = shapes.of(sql, &stmt);
+    for (index, &arg) in shape.args.iter().enumerate() {
+        let value = args.get(arg).ok_or(DbError::MissingArgument(arg + 1))?;
+        stmt.raw_bind_parameter(index + 1, value)?;
+    }
+    let mut names = shape.names.clone();
+    let mut renamed = false;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
+        // A statement SQLite prepared again at its first step, after a schema change, may have
+        // other columns than those kept.
+        if out.is_empty() && row.as_ref().column_count() != names.len() {
+            names = row.as_ref().column_names().into_iter().map(str::to_string).collect();
+            renamed = true;
+        }
         let mut cells = Vec::with_capacity(names.len());
         for index in 0..names.len() {
             cells.push(match row.get_ref(index)? {
@@ -452,5 +499,57 @@ fn sqlite_rows(conn: &rusqlite::Connection, sql: &str, args: &[Value]) -> Result
         }
         out.push(Row::new(names.clone(), cells));
     }
+    drop(rows);
+    if renamed {
+        if let Some(shape) = shapes.0.get_mut(sql) {
+            shape.names = names;
+        }
+    }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(conn: &rusqlite::Connection, shapes: &mut Shapes, sql: &str, args: &[Value]) -> Vec<Row> {
+        sqlite_rows(conn, shapes, sql, args).unwrap()
+    }
+
+    #[test]
+    fn parameters_take_their_numbered_argument_every_time() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut shapes = Shapes::default();
+        let sql = "select $2 as b, $1 as a, $2 as c";
+        for (first, second) in [(1, 2), (3, 4)] {
+            let row = rows(&conn, &mut shapes, sql, &[Value::from(first), Value::from(second)]).remove(0);
+            assert_eq!(row.get::<i64>("a").unwrap(), first);
+            assert_eq!(row.get::<i64>("b").unwrap(), second);
+            assert_eq!(row.get::<i64>("c").unwrap(), second);
+        }
+        assert!(matches!(sqlite_rows(&conn, &mut shapes, sql, &[Value::from(1)]), Err(DbError::MissingArgument(2))));
+    }
+
+    #[test]
+    fn a_statement_prepared_again_after_a_schema_change_has_its_new_columns() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut shapes = Shapes::default();
+        conn.execute_batch("create table t (a integer); insert into t values (1)").unwrap();
+        let row = rows(&conn, &mut shapes, "select * from t", &[]).remove(0);
+        assert!(row.get::<i64>(1).is_err(), "one column");
+        conn.execute_batch("alter table t add column b integer default 7").unwrap();
+        let row = rows(&conn, &mut shapes, "select * from t", &[]).remove(0);
+        assert_eq!((row.get::<i64>("a").unwrap(), row.get::<i64>("b").unwrap()), (1, 7));
+    }
+
+    #[test]
+    fn the_shapes_kept_stay_bounded() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut shapes = Shapes::default();
+        for n in 0..SHAPES_MAX + 10 {
+            let row = rows(&conn, &mut shapes, &format!("select {n} as n"), &[]).remove(0);
+            assert_eq!(row.get::<i64>("n").unwrap(), n as i64);
+        }
+        assert!(shapes.0.len() <= SHAPES_MAX);
+    }
 }
