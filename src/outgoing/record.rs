@@ -5,9 +5,10 @@
 //! one that fails is rolled back alone and the others still count. On SQLite the change is one job
 //! of the group-commit writer instead of one per attempt; on PostgreSQL one transaction (one
 //! commit) instead of one per attempt, run as a group-commit batch ([`Db::write_batch`]: each
-//! attempt's `release` goes with the next `savepoint`, its attempt row waits for the commit). A few batches are written at once, so that the next one is
-//! gathered while one commits. After each batch the worker is told, since the next delivery about
-//! a record may be due once the one before it is recorded.
+//! attempt's `release` goes with the next `savepoint`, its attempt row waits for the commit). A
+//! few batches are written at once, so that the next one is gathered while one commits. After
+//! each batch the worker is told, since the next delivery about a record may be due once the one
+//! before it is recorded.
 
 use std::sync::Arc;
 
