@@ -434,7 +434,7 @@ const SHAPES_MAX: usize = 512;
 
 impl Shapes {
     fn of(&mut self, sql: &str, stmt: &rusqlite::Statement<'_>) -> &Shape {
-        if self.0.get(sql).is_none_or(|shape| shape.args.len() != stmt.parameter_count()) {
+        if !self.0.contains_key(sql) {
             if self.0.len() >= SHAPES_MAX {
                 self.0.clear();
             }
