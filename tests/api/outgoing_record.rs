@@ -43,8 +43,8 @@ fn refuse_its_log_row(engine: Engine) -> String {
     refuse(engine, "webhook_logs", &format!("new.direction = 'outgoing' and new.request_body like '%{REFUSED}%'"))
 }
 
-/// The receiver answers the refused lead's delivery with this (still a success), and the trigger
-/// refuses the attempt row that has it.
+/// The receiver answers the refused leads' deliveries with this (still a success), and the trigger
+/// refuses the attempt rows that have it.
 const REFUSED_STATUS: u16 = 299;
 
 fn refuse_its_attempt_row(engine: Engine) -> String {
@@ -59,15 +59,15 @@ async fn create_lead(app: &TestApp, last_name: &str) -> i64 {
 }
 
 async fn an_attempt_that_cannot_be_recorded_leaves_the_others_recorded(engine: Engine) {
-    one_refused(engine, refuse_its_log_row(engine)).await;
+    half_refused(engine, refuse_its_log_row(engine)).await;
 }
 
 async fn an_attempt_row_refused_at_the_commit_leaves_the_others_recorded(engine: Engine) {
-    one_refused(engine, refuse_its_attempt_row(engine)).await;
+    half_refused(engine, refuse_its_attempt_row(engine)).await;
 }
 
 /// Every other lead's delivery cannot be recorded; the rest are delivered and recorded.
-async fn one_refused(engine: Engine, trigger: String) {
+async fn half_refused(engine: Engine, trigger: String) {
     let Some(app) = app_with(engine, &[0, 60_000]).await else { return };
     // Every answer waits until 300 ms after the first request came, so the attempts end together
     // and are recorded in batches that mix refused and accepted attempts.
