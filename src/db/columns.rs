@@ -46,6 +46,10 @@ impl Columns {
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
@@ -58,10 +62,27 @@ impl Columns {
     /// `insert into TABLE (…) values (…) RETURNING`: the inserted row as `returning` (a
     /// `returning …` clause) shows it.
     pub async fn insert_returning(self, conn: &mut WriteConn, table: &str, returning: &str) -> Result<Row, DbError> {
+        let sql = self.insert_returning_sql(table, returning);
+        conn.fetch_one(&sql, self.values).await
+    }
+
+    /// The statement [`Columns::insert_returning`] runs, for a caller that writes it into a
+    /// longer one (with [`Columns::placeholder`] and [`Columns::into_values`]).
+    pub fn insert_returning_sql(&self, table: &str, returning: &str) -> String {
         let mut sql = self.insert_sql(table);
         sql.truncate(sql.len() - "returning id".len());
         sql.push_str(returning);
-        conn.fetch_one(&sql, self.values).await
+        sql
+    }
+
+    /// The placeholder (`$N`) of `name`'s value in the statements built here, if it is set.
+    pub fn placeholder(&self, name: &str) -> Option<String> {
+        self.names.iter().position(|n| *n == name).map(|index| format!("${}", index + 1))
+    }
+
+    /// The values, in their placeholders' order.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
     }
 
     /// `insert into TABLE (…) values (…)` with [`WriteConn::insert_later`]: for rows whose id

@@ -76,6 +76,12 @@ impl WriteConn {
         self.raw(if commit { "commit" } else { "rollback" }).await
     }
 
+    /// Whether this connection is PostgreSQL's: for the few statements written per engine
+    /// (PostgreSQL can insert inside a `with`; SQLite cannot).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.inner, Inner::Postgres(_))
+    }
+
     /// Whether the batch must stop and run its jobs one by one: a statement failed outside every
     /// savepoint (the transaction is aborted), or with a deadlock or serialization failure.
     pub(super) fn batch_failed(&self) -> bool {

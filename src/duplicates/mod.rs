@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::args;
 use crate::changes::Change;
 use crate::db::columns::Columns;
-use crate::db::{DbError, Fetch, WriteConn};
+use crate::db::{DbError, Fetch, Row, WriteConn};
 use crate::domain::{time, EntityType};
 use crate::records::{self, Customer, Lead, PreLead};
 
@@ -77,8 +77,8 @@ async fn identity(
 }
 
 /// Sets a new record's normalised e-mail and phone from its `email` and `phone` columns, so that
-/// [`after`] can match it in one statement (see [`match_new`]).
-pub fn set_norms(row: &mut Columns) {
+/// [`insert_new`] can match it in one statement.
+fn set_norms(row: &mut Columns) {
     let email = row.text("email").and_then(normalise_email);
     let phone = row.text("phone").and_then(normalise_phone);
     row.set("email_norm", email).set("phone_norm", phone);
@@ -87,8 +87,8 @@ pub fn set_norms(row: &mut Columns) {
 /// Refreshes the records a change created or may have given a new e-mail or phone.
 pub async fn after(conn: &mut WriteConn, change: &Change) -> Result<(), DbError> {
     let (entity, id) = match change {
-        Change::PreLeadCreated { record } => return match_new(conn, EntityType::PreLead, record.id).await,
-        Change::LeadCreated { record } => return match_new(conn, EntityType::Lead, record.id).await,
+        // Matched by their insert ([`insert_new`]).
+        Change::PreLeadCreated { .. } | Change::LeadCreated { .. } => return Ok(()),
         Change::PreLeadUpdated { id } => (EntityType::PreLead, *id),
         Change::LeadUpdated { id } => (EntityType::Lead, *id),
         Change::PreLeadConverted { lead_id, .. } => (EntityType::Lead, *lead_id),
@@ -122,8 +122,10 @@ const OTHERS: [EntityType; 3] = [EntityType::PreLead, EntityType::Lead, EntityTy
 
 /// The records that `where` picks among the pre-leads, leads and customers that can be matched
 /// (not discarded, not the record itself), on one value: `<other>_norm = <value>`.
-fn candidates(other: EntityType, matched_on: &str, value: &str, self_id: &str) -> String {
-    let discarded = if other == EntityType::Customer { "" } else { " and o.is_discarded = $2" };
+/// `discarded` is the placeholder of a bound `false`.
+fn candidates(other: EntityType, matched_on: &str, value: &str, self_id: &str, discarded: &str) -> String {
+    let discarded =
+        if other == EntityType::Customer { String::new() } else { format!(" and o.is_discarded = {discarded}") };
     format!(
         "select '{}' as other_type, o.id as other_id, '{matched_on}' as matched_on from {} o \
          where o.{matched_on}_norm = {value} and o.id <> {self_id}{discarded}",
@@ -151,7 +153,7 @@ async fn rematch(
         for (matched_on, value) in [("email", &email), ("phone", &phone)] {
             let Some(value) = value else { continue };
             let self_id = if other == entity { id } else { 0 };
-            let sql = candidates(other, matched_on, "$1", "$3");
+            let sql = candidates(other, matched_on, "$1", "$3", "$2");
             let found = conn.fetch_all(&sql, args![value.clone(), false, self_id]).await?;
             record_matches(conn, entity, id, &found, linked).await?;
         }
@@ -159,8 +161,64 @@ async fn rematch(
     Ok(())
 }
 
-/// A new record (created, not converted: nothing is linked to it yet) is matched in one
-/// statement that reads its normalised values as stored by its insert ([`set_norms`]).
+/// Inserts a new record (`row`, its table's columns; `returning`, the clause that answers it) and
+/// matches it, in the caller's transaction; answers the inserted row. A new record (created, not
+/// converted) has nothing linked to it yet. On PostgreSQL this is one statement, the insert and
+/// the matching and storing of its possible duplicates: one round trip per created record
+/// instead of two. SQLite, which has no insert inside a `with`, runs the insert and then
+/// [`match_new`].
+pub async fn insert_new(
+    conn: &mut WriteConn,
+    entity: EntityType,
+    mut row: Columns,
+    returning: &str,
+) -> Result<Row, DbError> {
+    set_norms(&mut row);
+    let table = table(entity);
+    if !conn.is_postgres() {
+        let inserted = row.insert_returning(conn, table, returning).await?;
+        match_new(conn, entity, inserted.get("id")?).await?;
+        return Ok(inserted);
+    }
+    let sql = insert_matched_sql(entity, &row, returning);
+    let mut values = row.into_values();
+    values.push(false.into());
+    conn.fetch_one(&sql, values).await
+}
+
+/// PostgreSQL's one statement for [`insert_new`]: `r` the insert, `m` the candidates on the
+/// e-mail and phone the insert sets (its own placeholders; the candidates are read as before the
+/// insert, so the record does not match itself), `d` the matches stored both ways. The values
+/// are the row's and then `false` for the discarded flag.
+fn insert_matched_sql(entity: EntityType, row: &Columns, returning: &str) -> String {
+    let insert = row.insert_returning_sql(table(entity), returning);
+    let discarded = format!("${}", row.len() + 1);
+    let mut parts = Vec::new();
+    for (matched_on, value) in [("email", row.placeholder("email_norm")), ("phone", row.placeholder("phone_norm"))] {
+        let Some(value) = value else { continue };
+        for other in OTHERS {
+            let mut part = candidates(other, matched_on, &value, "0", &discarded);
+            if matched_on == "phone" {
+                part.push_str(&format!(" and length(o.phone_norm) >= {MIN_PHONE_DIGITS}"));
+            }
+            parts.push(part);
+        }
+    }
+    let kind = entity.as_str();
+    let created = row.placeholder("created_at").expect("a new record has its created_at");
+    format!(
+        "with r as ({insert}), m as ({}), \
+         d as (insert into possible_duplicates (entity_type, entity_id, other_type, other_id, matched_on, created_at) \
+         select '{kind}', r.id, m.other_type, m.other_id, m.matched_on, {created} from r cross join m \
+         union all select m.other_type, m.other_id, '{kind}', r.id, m.matched_on, {created} from r cross join m \
+         on conflict do nothing) \
+         select * from r",
+        parts.join(" union all ")
+    )
+}
+
+/// A new record on SQLite (see [`insert_new`]): matched in one statement that reads its
+/// normalised values as stored by its insert.
 async fn match_new(conn: &mut WriteConn, entity: EntityType, id: i64) -> Result<(), DbError> {
     static SQL: std::sync::LazyLock<[String; 2]> =
         std::sync::LazyLock::new(|| [EntityType::PreLead, EntityType::Lead].map(match_new_sql));
@@ -177,8 +235,8 @@ fn match_new_sql(entity: EntityType) -> String {
     let mut parts = Vec::new();
     for other in OTHERS {
         let self_id = if other == entity { "$1" } else { "0" };
-        parts.push(candidates(other, "email", &email, self_id));
-        parts.push(candidates(other, "phone", &phone, self_id));
+        parts.push(candidates(other, "email", &email, self_id, "$2"));
+        parts.push(candidates(other, "phone", &phone, self_id, "$2"));
     }
     parts.join(" union all ")
 }

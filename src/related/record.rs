@@ -98,9 +98,8 @@ impl Record {
         if let Some(source) = source {
             row.set("source", source.source.as_str()).set("source_details", source.details);
         }
-        crate::duplicates::set_norms(&mut row);
         crate::records::search::set_search_keys(&mut row);
-        let record = R::from_row(&row.insert_returning(conn, self.table, R::returning()).await?)?;
+        let record = R::from_row(&crate::duplicates::insert_new(conn, self.entity, row, R::returning()).await?)?;
         let created = StatusChange::new(self.entity, record.id(), None, status, Some("Created".into()), ctx.event);
         super::record_status_change(conn, created).await?;
         Ok(record)

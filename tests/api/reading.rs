@@ -310,6 +310,37 @@ async fn duplicates_are_found_across_a_pre_lead_a_lead_and_a_customer(engine: En
     );
 }
 
+/// A new record is matched as it is inserted: a phone of fewer than seven digits is not
+/// matched, blank values are not matched, and a discarded record is not a candidate.
+async fn a_new_record_is_matched_on_full_values_only(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let short = app.new_lead(json!({"first_name": "Cy", "email": " ", "phone": "555-01"})).await;
+    let discarded = app.new_lead(json!({"first_name": "Di", "email": "di@example.com"})).await;
+    let reply = app.post(&format!("/incoming/lead/{discarded}/discard"), &json!({"data": {}})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let second = new_pre_lead(&app, json!({"first_name": "Cy", "email": "", "phone": "(555) 01"})).await;
+    let third = app.new_lead(json!({"first_name": "Di", "email": "DI@example.com "})).await;
+    for path in [
+        format!("leads/{short}"),
+        format!("pre-leads/{second}"),
+        format!("leads/{third}"),
+        format!("leads/{discarded}"),
+    ] {
+        let reply = app.get(&format!("/api/v1/{path}")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(reply.body["possible_duplicates"], json!([]), "{path}");
+    }
+    // The same e-mail on a record that is not discarded is matched, both ways.
+    let fourth = app.new_lead(json!({"first_name": "Di", "email": "di@example.com"})).await;
+    let reply = app.get(&format!("/api/v1/leads/{fourth}")).await;
+    assert_eq!(reply.body["possible_duplicates"], json!([{"entity_type": "lead", "id": third, "matched_on": "email"}]));
+    let reply = app.get(&format!("/api/v1/leads/{third}")).await;
+    assert_eq!(
+        reply.body["possible_duplicates"],
+        json!([{"entity_type": "lead", "id": fourth, "matched_on": "email"}])
+    );
+}
+
 /// More matches than one statement writes (50 pairs): the person sent 30 times matches each
 /// earlier copy on e-mail and on phone, 58 matches, stored both ways.
 async fn a_person_sent_many_times_matches_every_earlier_copy(engine: Engine) {
@@ -357,6 +388,7 @@ on_both_engines!(
     details_answer_their_parts_and_unknown_ids_are_404s,
     a_record_changed_during_an_updated_since_sync_is_delivered_on_the_next_page,
     duplicates_are_found_across_a_pre_lead_a_lead_and_a_customer,
+    a_new_record_is_matched_on_full_values_only,
     a_person_sent_many_times_matches_every_earlier_copy,
     the_read_routes_need_the_admin_token,
 );
