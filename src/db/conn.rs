@@ -38,6 +38,28 @@ struct BatchState {
     /// Statements that return nothing ([`WriteConn::insert_later`] and its siblings), held until
     /// the commit (see `pg_later.rs`).
     held: Held,
+    /// Jobs' changes open no savepoint (see [`WriteConn::postgres_batch`]).
+    unsaved: bool,
+    /// While a job's change is open with no savepoint: whether it sent a statement that may have
+    /// changed data.
+    open_unsaved: Option<bool>,
+    /// A job's change with no savepoint could not be undone alone: it was rolled back after
+    /// changing data, or one of its statements failed.
+    unsaved_lost: bool,
+}
+
+impl BatchState {
+    /// The job's change with no savepoint was rolled back (or abandoned): what it queued is
+    /// dropped, and if the server already has some of its changes, the batch is lost.
+    fn forget_unsaved(&mut self, wrote: bool) {
+        let dropped = self.held.dropped(1);
+        self.unsaved_lost |= wrote || !dropped;
+    }
+}
+
+/// Whether `sql` only reads (it may lock rows, which a batch holds until its end either way).
+fn reads_only(sql: &str) -> bool {
+    sql.trim_start().get(..6).is_some_and(|word| word.eq_ignore_ascii_case("select"))
 }
 
 enum Inner {
@@ -55,10 +77,14 @@ impl WriteConn {
     }
 
     /// Opens a PostgreSQL batch transaction on a pooled connection: a job's `begin()` inside is a
-    /// savepoint, as in the SQLite writer's batches.
-    pub(super) async fn postgres_batch(conn: PoolConnection<Any>) -> Result<Self, DbError> {
-        let mut conn =
-            WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new(), batch: Some(BatchState::default()) };
+    /// savepoint, as in the SQLite writer's batches. With `unsaved`, a job's outermost `begin()`
+    /// sends nothing: its change runs straight in the batch's transaction, and a rollback of it
+    /// costs nothing while it has only read (what it queued is dropped); one that changed data,
+    /// or a failed statement in it, loses the batch ([`WriteConn::batch_failed`]), whose jobs
+    /// then run alone. That saves a round trip per job.
+    pub(super) async fn postgres_batch(conn: PoolConnection<Any>, unsaved: bool) -> Result<Self, DbError> {
+        let state = BatchState { unsaved, ..BatchState::default() };
+        let mut conn = WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new(), batch: Some(state) };
         // Values of statements run later are inlined as literals quoted for this setting.
         conn.raw("begin; set local standard_conforming_strings = on").await?;
         conn.depth = 1;
@@ -70,6 +96,7 @@ impl WriteConn {
         if let Some(batch) = &mut self.batch {
             // `commit` releases every savepoint.
             batch.release_owed = None;
+            batch.open_unsaved = None;
         }
         self.owed.clear();
         self.depth = 0;
@@ -85,14 +112,22 @@ impl WriteConn {
     /// Whether the batch must stop and run its jobs one by one: a statement failed outside every
     /// savepoint (the transaction is aborted), or with a deadlock or serialization failure.
     pub(super) fn batch_failed(&self) -> bool {
-        self.batch.as_ref().is_some_and(|b| b.aborted || b.retry) || self.depth != 1
+        self.batch.as_ref().is_some_and(|b| b.aborted || b.retry || b.unsaved_lost) || self.depth != 1
+    }
+
+    /// Whether the batch was lost because a job's change without a savepoint could not be undone
+    /// alone (see [`WriteConn::postgres_batch`]).
+    pub(super) fn lost_unsaved(&self) -> bool {
+        self.batch.as_ref().is_some_and(|b| b.unsaved_lost)
     }
 
     /// A statement's error, noted for the batch.
     fn noted<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
         if let (Err(err), Some(batch)) = (&result, &mut self.batch) {
             batch.retry |= err.is_retryable();
-            batch.aborted |= self.depth <= 1;
+            let unsaved = self.depth == 2 && batch.open_unsaved.is_some();
+            batch.unsaved_lost |= unsaved;
+            batch.aborted |= self.depth <= 1 || unsaved;
         }
         result
     }
@@ -185,10 +220,20 @@ impl WriteConn {
         }
     }
 
-    /// In a PostgreSQL batch, sends what is held first when `sql` names a table it touches.
+    /// In a PostgreSQL batch, sends what is held first when `sql` names a table it touches, and
+    /// notes whether a job's change without a savepoint is about to send a change.
     async fn send_held_before(&mut self, sql: &str) -> Result<(), DbError> {
         let held = match &mut self.batch {
-            Some(batch) if batch.held.touched_by(sql) => batch.held.take(),
+            Some(batch) => {
+                if batch.open_unsaved == Some(false) && !reads_only(sql) {
+                    batch.open_unsaved = Some(true);
+                }
+                if batch.held.touched_by(sql) {
+                    batch.held.take()
+                } else {
+                    None
+                }
+            }
             _ => None,
         };
         match held {
@@ -229,6 +274,13 @@ impl WriteConn {
     /// It must end with [`Change::commit`] or [`Change::rollback`]; dropped without either, it
     /// rolls back.
     pub async fn begin(&mut self) -> Result<Change<'_>, DbError> {
+        if let Some(batch) = self.batch.as_mut().filter(|b| b.unsaved && self.depth == 1) {
+            // A job's change in a batch whose jobs open no savepoint (`postgres_batch`).
+            batch.held.opened(1);
+            batch.open_unsaved = Some(false);
+            self.depth = 2;
+            return Ok(Change { conn: self, open: true });
+        }
         let mut sql = if self.depth == 0 { "begin".to_string() } else { format!("savepoint sp{}", self.depth) };
         if let Some(release) = self.batch.as_mut().and_then(|b| b.release_owed.take()) {
             sql = format!("{release}; {sql}");
@@ -322,7 +374,22 @@ impl WriteConn {
         }
     }
 
+    /// Closes a job's change that opened no savepoint, if that is the innermost level: nothing
+    /// to send.
+    fn end_unsaved(&mut self, commit: bool) -> bool {
+        let Some(batch) = self.batch.as_mut().filter(|_| self.depth == 2) else { return false };
+        let Some(wrote) = batch.open_unsaved.take() else { return false };
+        if !commit {
+            batch.forget_unsaved(wrote);
+        }
+        self.depth = 1;
+        true
+    }
+
     async fn end(&mut self, commit: bool) -> Result<(), DbError> {
+        if self.end_unsaved(commit) {
+            return Ok(());
+        }
         let sql = self.ending(commit);
         self.depth -= 1;
         if !commit {
@@ -373,7 +440,7 @@ impl std::ops::DerefMut for Change<'_> {
 
 impl Drop for Change<'_> {
     fn drop(&mut self) {
-        if !self.open {
+        if !self.open || self.conn.end_unsaved(false) {
             return;
         }
         let sql = self.conn.ending(false);

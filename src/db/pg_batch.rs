@@ -1,11 +1,17 @@
 //! Group commit for PostgreSQL: a few committer tasks, each taking the jobs queued for it at the
 //! moment (up to [`MAX_BATCH`]) and running them on one pooled connection in one transaction,
-//! each job's own `begin()` being a savepoint, as the SQLite writer does. One commit (one WAL
-//! flush, one `begin`/`commit` pair) serves the whole batch, and a job's `release savepoint`
-//! travels with the next job's `savepoint` (see `conn.rs`). Replies go out only after the commit.
+//! a job's own `begin()` opening no savepoint: its change runs straight in the batch's
+//! transaction. One commit (one WAL flush, one `begin`/`commit` pair) serves the whole batch, and
+//! a job costs the server no `savepoint`/`release` round trip. Replies go out only after the
+//! commit.
 //!
-//! A job that fails rolls back its savepoint alone and keeps what it wrote after (its failure log
-//! row). When the batch as a whole cannot go on — a deadlock or serialization failure (two
+//! A job that fails before it changed anything keeps its place in the batch, with what it writes
+//! after (its failure log row). One that fails after changing data, or whose statement fails,
+//! cannot be undone alone: the batch is run again job by job (below), and the committer's next
+//! [`CAREFUL_BATCHES`] batches give each job a savepoint, as the SQLite writer does, which it
+//! rolls back alone (its `release savepoint` travelling with the next job's `savepoint`, see
+//! `conn.rs`). So a stream of such failures costs a round trip per job, not a rerun per batch.
+//! When the batch as a whole cannot go on — a deadlock or serialization failure (two
 //! batches locking the same rows in different orders), a statement failing outside every
 //! savepoint, a panic, or a commit refused by the server — it is rolled back and its jobs are run
 //! again one by one, each in a transaction of its own, exactly as without group commit. That is
@@ -30,6 +36,9 @@ use crate::domain::StoreError;
 /// up to 64 of a backend's subtransaction ids in shared memory before other sessions' snapshots
 /// get slower.
 const MAX_BATCH: usize = 32;
+/// Batches that give each job a savepoint after a batch lost to a job that could not be undone
+/// alone.
+const CAREFUL_BATCHES: u32 = 64;
 /// Queued jobs per committer beyond this make submitters wait.
 const QUEUE_DEPTH: usize = 1024;
 
@@ -97,6 +106,8 @@ impl Batcher {
 async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>) {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
     let mut stop: Option<oneshot::Sender<()>> = None;
+    // Batches left that give each job a savepoint.
+    let mut careful = 0;
     while stop.is_none() {
         let Some(first) = receiver.recv().await else { break };
         let mut next = Some(first);
@@ -109,7 +120,7 @@ async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>) {
                 next = receiver.try_recv().ok();
             }
         }
-        run_batch(&pool, &mut batch).await;
+        careful = run_batch(&pool, &mut batch, careful).await;
     }
     receiver.close();
     while let Ok(message) = receiver.try_recv() {
@@ -117,29 +128,36 @@ async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>) {
             batch.push(job);
         }
     }
-    run_batch(&pool, &mut batch).await;
+    run_batch(&pool, &mut batch, careful).await;
     if let Some(done) = stop {
         let _ = done.send(());
     }
 }
 
-async fn run_batch(pool: &AnyPool, batch: &mut Vec<Queued>) {
+/// Runs the batch; answers how many batches after it give each job a savepoint (`careful`, the
+/// count before it).
+async fn run_batch(pool: &AnyPool, batch: &mut Vec<Queued>, careful: u32) -> u32 {
+    let mut careful = careful.saturating_sub(1);
     if batch.len() > 1 {
-        match batched(pool, batch).await {
+        match batched(pool, batch, careful == 0).await {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.reply.send(result);
                 }
-                return;
+                return careful;
             }
             Err(BatchFailed::Unknown(err)) => {
                 tracing::error!(error = %err, jobs = batch.len(), "group commit: the commit's outcome is unknown");
                 for job in batch.drain(..) {
                     let _ = job.reply.send(Err(StoreError::internal(anyhow::anyhow!("commit failed: {err}"))));
                 }
-                return;
+                return careful;
             }
-            Err(BatchFailed::RunAlone) => {}
+            Err(BatchFailed::RunAlone { unsaved }) => {
+                if unsaved {
+                    careful = CAREFUL_BATCHES;
+                }
+            }
         }
     }
     // One job, or a batch that has to be run again one by one.
@@ -147,19 +165,27 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<Queued>) {
         let result = alone(pool, &mut job.run).await;
         let _ = job.reply.send(result);
     }
+    careful
 }
 
 enum BatchFailed {
-    /// Nothing of the batch was committed: run its jobs one by one.
-    RunAlone,
+    /// Nothing of the batch was committed: run its jobs one by one. `unsaved`: because a job
+    /// without a savepoint could not be undone alone.
+    RunAlone { unsaved: bool },
     /// The connection failed during `commit`: the batch may or may not have been committed.
     Unknown(DbError),
 }
 
-/// Runs the jobs in one transaction; their results, once committed.
-async fn batched(pool: &AnyPool, batch: &mut [Queued]) -> Result<Vec<Result<Erased, StoreError>>, BatchFailed> {
-    let pooled = pool.acquire().await.map_err(|_| BatchFailed::RunAlone)?;
-    let mut conn = WriteConn::postgres_batch(pooled).await.map_err(|_| BatchFailed::RunAlone)?;
+/// Runs the jobs in one transaction (with no savepoint per job when `unsaved`); their results,
+/// once committed.
+async fn batched(
+    pool: &AnyPool,
+    batch: &mut [Queued],
+    unsaved: bool,
+) -> Result<Vec<Result<Erased, StoreError>>, BatchFailed> {
+    const ALONE: BatchFailed = BatchFailed::RunAlone { unsaved: false };
+    let pooled = pool.acquire().await.map_err(|_| ALONE)?;
+    let mut conn = WriteConn::postgres_batch(pooled, unsaved).await.map_err(|_| ALONE)?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch.iter_mut() {
         let outcome = AssertUnwindSafe((job.run)(&mut conn, false)).catch_unwind().await;
@@ -167,10 +193,11 @@ async fn batched(pool: &AnyPool, batch: &mut [Queued]) -> Result<Vec<Result<Eras
         match outcome {
             Ok(result) if settled && !conn.batch_failed() => results.push(result),
             _ => {
+                let unsaved = conn.lost_unsaved();
                 if conn.end_batch(false).await.is_err() {
                     conn.detach();
                 }
-                return Err(BatchFailed::RunAlone);
+                return Err(BatchFailed::RunAlone { unsaved });
             }
         }
     }
@@ -182,7 +209,7 @@ async fn batched(pool: &AnyPool, batch: &mut [Queued]) -> Result<Vec<Result<Eras
             if conn.end_batch(false).await.is_err() {
                 conn.detach();
             }
-            Err(BatchFailed::RunAlone)
+            Err(ALONE)
         }
         Err(err) => {
             conn.detach();
@@ -198,7 +225,8 @@ where
     F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, StoreError>>,
 {
     let pooled = pool.acquire().await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?;
-    let mut conn = WriteConn::postgres_batch(pooled).await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?;
+    let mut conn =
+        WriteConn::postgres_batch(pooled, false).await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?;
     let outcome = AssertUnwindSafe(job(&mut conn)).catch_unwind().await;
     let settled = conn.settle().await;
     let result = match outcome {

@@ -93,6 +93,19 @@ impl Held {
         }
     }
 
+    /// A job's change opened with no savepoint on the server (`level`, see `conn.rs`) was rolled
+    /// back: drops what it queued. `false` when some of that was already sent, which the server
+    /// keeps.
+    pub fn dropped(&mut self, level: usize) -> bool {
+        let Some(&(entries, _)) = self.marks.get(level) else { return true };
+        self.marks.truncate(level);
+        if self.sent > entries {
+            return false;
+        }
+        self.entries.truncate(entries);
+        true
+    }
+
     pub fn clear(&mut self) {
         *self = Held::default();
     }

@@ -3,6 +3,7 @@
 //! Either way each job's change is stored once, and a job's failure stays its own. On SQLite the
 //! same jobs go through the group-commit writer.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crm_webhooks::args;
@@ -28,6 +29,15 @@ enum Then {
     FailsLater,
     /// Its change is rolled back.
     RollsBack,
+    /// Its change reads, stores nothing and is rolled back.
+    ReadsThenRollsBack,
+    /// A statement fails inside its change, which is then rolled back.
+    FailsInside,
+}
+
+/// Each job's input: job 3 misbehaves as `then` says, the others do nothing odd.
+fn odd_third(then: Then) -> impl Fn(i64) -> (i64, Then) {
+    move |i| (i, if i == 3 { then } else { Then::Nothing })
 }
 
 fn memo_job(conn: &mut WriteConn, (i, then): (i64, Then)) -> BoxFuture<'_, Result<i64, StoreError>> {
@@ -42,7 +52,7 @@ fn memo_job(conn: &mut WriteConn, (i, then): (i64, Then)) -> BoxFuture<'_, Resul
                 assert!(failed.is_err());
             }
             Then::FailsLater => conn.execute_later("insert into no_such_table values ($1)", args![i]).await?,
-            Then::RollsBack => unreachable!("memo jobs commit"),
+            Then::RollsBack | Then::ReadsThenRollsBack | Then::FailsInside => unreachable!("memo jobs commit"),
         }
         Ok(i)
     })
@@ -70,11 +80,46 @@ fn held_job(conn: &mut WriteConn, (i, then): (i64, Then)) -> BoxFuture<'_, Resul
     })
 }
 
-type Job = for<'c> fn(&'c mut WriteConn, (i64, Then)) -> BoxFuture<'c, Result<i64, StoreError>>;
+/// Counts its runs, then stores its memo `counted-i` in its change and commits it, or undoes it as
+/// `then` says; after a rollback it stores `after-i` outside the change, as a failed webhook's
+/// log row is.
+fn counted_job(
+    conn: &mut WriteConn,
+    (i, then, runs): (i64, Then, Arc<AtomicUsize>),
+) -> BoxFuture<'_, Result<i64, StoreError>> {
+    Box::pin(async move {
+        runs.fetch_add(1, Ordering::SeqCst);
+        let mut change = conn.begin().await?;
+        if then == Then::ReadsThenRollsBack {
+            change.fetch_one("select count(*) from memos where title = 'counted-1'", Vec::new()).await?;
+        } else {
+            change.execute(INSERT_MEMO, args![format!("counted-{i}")]).await?;
+        }
+        if then == Then::FailsInside {
+            let failed = change.execute("insert into no_such_table values (1)", Vec::new()).await;
+            assert!(failed.is_err());
+        }
+        if then == Then::Nothing {
+            change.commit().await?;
+        } else {
+            change.rollback().await?;
+            conn.execute(INSERT_MEMO, args![format!("after-{i}")]).await?;
+        }
+        Ok(i)
+    })
+}
 
-/// Runs six memo jobs on one committer, queued behind a job that waits (PostgreSQL only; the
-/// SQLite writer refuses a job that waits on anything else), so that they share a batch.
-async fn six_jobs(db: &Db, engine: Engine, job: Job, odd_one: Then) -> Vec<Result<i64, StoreError>> {
+type Job<I> = for<'c> fn(&'c mut WriteConn, I) -> BoxFuture<'c, Result<i64, StoreError>>;
+
+/// Runs six jobs (inputs `input(1)` to `input(6)`) on one committer, queued behind a job that
+/// waits (PostgreSQL only; the SQLite writer refuses a job that waits on anything else), so that
+/// they share a batch.
+async fn six_jobs<I: Clone + Send + 'static>(
+    db: &Db,
+    engine: Engine,
+    job: Job<I>,
+    input: impl Fn(i64) -> I,
+) -> Vec<Result<i64, StoreError>> {
     let (release, held) = oneshot::channel::<()>();
     let (started, running) = oneshot::channel::<()>();
     let blocker = (engine == Engine::Postgres).then(|| {
@@ -99,9 +144,8 @@ async fn six_jobs(db: &Db, engine: Engine, job: Job, odd_one: Then) -> Vec<Resul
     }
     let jobs: Vec<_> = (1..=6)
         .map(|i| {
-            let db = db.clone();
-            let then = if i == 3 { odd_one } else { Then::Nothing };
-            tokio::spawn(async move { db.write_shared(Some(7), (i, then), job).await })
+            let (db, input) = (db.clone(), input(i));
+            tokio::spawn(async move { db.write_shared(Some(7), input, job).await })
         })
         .collect();
     // Give the six time to queue up behind the blocker (their order does not matter).
@@ -139,7 +183,7 @@ async fn db_of(engine: Engine) -> Option<(crate::helpers::TestApp, Db)> {
 
 async fn a_batch_aborted_by_one_job_runs_every_job_again_alone_and_once(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
-    let results = six_jobs(&db, engine, memo_job, Then::FailsOutside).await;
+    let results = six_jobs(&db, engine, memo_job, odd_third(Then::FailsOutside)).await;
     for (i, result) in (1..=6).zip(results) {
         assert_eq!(result.unwrap(), i);
         assert_eq!(stored(&db, i).await, 1, "job {i}'s memo is stored once");
@@ -149,7 +193,7 @@ async fn a_batch_aborted_by_one_job_runs_every_job_again_alone_and_once(engine: 
 
 async fn a_failing_statement_run_later_fails_only_its_own_job(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
-    let results = six_jobs(&db, engine, memo_job, Then::FailsLater).await;
+    let results = six_jobs(&db, engine, memo_job, odd_third(Then::FailsLater)).await;
     for (i, result) in (1..=6).zip(results) {
         if i == 3 {
             assert!(result.is_err(), "its statement failed");
@@ -166,7 +210,7 @@ async fn a_failing_statement_run_later_fails_only_its_own_job(engine: Engine) {
 async fn held_rows_are_seen_by_the_jobs_after_them(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
     let mut seen: Vec<i64> =
-        six_jobs(&db, engine, held_job, Then::Nothing).await.into_iter().map(Result::unwrap).collect();
+        six_jobs(&db, engine, held_job, odd_third(Then::Nothing)).await.into_iter().map(Result::unwrap).collect();
     seen.sort_unstable();
     assert_eq!(seen, vec![1, 2, 3, 4, 5, 6]);
     for i in 1..=6 {
@@ -179,12 +223,77 @@ async fn held_rows_are_seen_by_the_jobs_after_them(engine: Engine) {
 /// before it, sent inside its change (it counted them), are written again.
 async fn a_rolled_back_change_drops_only_its_own_held_rows(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
-    let results = six_jobs(&db, engine, held_job, Then::RollsBack).await;
+    let results = six_jobs(&db, engine, held_job, odd_third(Then::RollsBack)).await;
     for (i, result) in (1..=6).zip(results) {
         assert!(result.unwrap() >= 1, "job {i} counts at least its own memo");
         let expected = if i == 3 { 0 } else { 1 };
         assert_eq!(stored_title(&db, format!("held-{i}")).await, expected, "held-{i}");
     }
+    db.close().await;
+}
+
+/// Runs six [`counted_job`]s, job 3 misbehaving as `then` says, and checks what they stored;
+/// answers how many times they ran in all.
+async fn six_counted(db: &Db, engine: Engine, then: Then, round: &str) -> usize {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let results = six_jobs(db, engine, counted_job, |i| {
+        let (i, then) = odd_third(then)(i);
+        (i, then, runs.clone())
+    })
+    .await;
+    for (i, result) in (1..=6).zip(results) {
+        assert_eq!(result.unwrap(), i, "{round}");
+        let (kept, after) = if i == 3 { (0, 1) } else { (1, 0) };
+        assert_eq!(stored_title(db, format!("counted-{i}")).await, kept, "{round}: counted-{i}");
+        assert_eq!(stored_title(db, format!("after-{i}")).await, after, "{round}: after-{i}");
+    }
+    // The next round stores its rows afresh.
+    db.write(|conn: &mut WriteConn| {
+        Box::pin(async move { Ok(conn.execute("delete from memos where title like '%-_'", Vec::new()).await?) })
+    })
+    .await
+    .unwrap();
+    runs.load(Ordering::SeqCst)
+}
+
+/// On PostgreSQL, the jobs of the batch up to job 3 ran in it and then all six alone; the SQLite
+/// writer ran each once.
+fn ran_again(engine: Engine, runs: usize) {
+    if engine == Engine::Postgres {
+        assert!(
+            (7..=12).contains(&runs),
+            "ran {runs} times: job 3 and those before it twice, the others once or twice"
+        );
+    } else {
+        assert_eq!(runs, 6);
+    }
+}
+
+/// A job whose change only read before its rollback leaves the batch alone: on PostgreSQL (no
+/// savepoint per job) the others are not run again.
+async fn a_change_that_only_read_before_its_rollback_keeps_its_batch(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    assert_eq!(six_counted(&db, engine, Then::ReadsThenRollsBack, "first").await, 6);
+    db.close().await;
+}
+
+/// A job whose change stored a row before its rollback, or whose statement failed inside it,
+/// cannot be undone alone on PostgreSQL (its change has no savepoint): the batch stops and its
+/// jobs run again one by one, with the same outcome; the committer's next batches give each job a
+/// savepoint, so the same failure then costs no second run. The SQLite writer's jobs always have
+/// their savepoint.
+async fn a_change_undone_after_changing_data_runs_its_batch_again_then_savepoints_follow(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    ran_again(engine, six_counted(&db, engine, Then::RollsBack, "rolled back").await);
+    assert_eq!(six_counted(&db, engine, Then::RollsBack, "rolled back, next batch").await, 6);
+    assert_eq!(six_counted(&db, engine, Then::FailsInside, "failed inside, next batch").await, 6);
+    db.close().await;
+}
+
+/// The same with a failed statement first, on a committer with no savepoints yet.
+async fn a_change_with_a_failed_statement_runs_its_batch_again(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    ran_again(engine, six_counted(&db, engine, Then::FailsInside, "failed inside").await);
     db.close().await;
 }
 
@@ -282,4 +391,7 @@ on_both_engines!(
     batches_that_deadlock_run_their_jobs_again_alone,
     held_rows_are_seen_by_the_jobs_after_them,
     a_rolled_back_change_drops_only_its_own_held_rows,
+    a_change_that_only_read_before_its_rollback_keeps_its_batch,
+    a_change_undone_after_changing_data_runs_its_batch_again_then_savepoints_follow,
+    a_change_with_a_failed_statement_runs_its_batch_again,
 );
