@@ -170,12 +170,12 @@ impl Db {
     /// As [`Db::write`], for a job made of many small changes that each open their own
     /// `conn.begin()` and are committed together (the delivery recorder's attempts): what the job
     /// writes is kept when it succeeds and undone when it fails. On PostgreSQL the job runs as one
-    /// batch transaction with `pg_batch.rs`'s rules: each `begin()` is a savepoint whose `release`
-    /// travels with the next one, and rows nobody reads back ([`WriteConn::insert_later`] and its
-    /// siblings) go out merged with the commit, so a refused held row fails the whole job, as does
-    /// a statement that failed outside every change (the transaction is aborted). On SQLite the
-    /// job runs in a savepoint of the writer's batch, and a statement that failed outside its
-    /// changes fails alone.
+    /// batch transaction with `pg_batch.rs`'s rules: its changes open no savepoint, and rows
+    /// nobody reads back ([`WriteConn::insert_later`] and its siblings) go out merged with the
+    /// commit, so a refused held row fails the whole job, as does any failed statement (the
+    /// transaction is aborted) and a change rolled back after it changed data. On SQLite the job
+    /// runs in a savepoint of the writer's batch, each change in a savepoint of its own, and a
+    /// failed statement fails alone.
     pub async fn write_batch<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

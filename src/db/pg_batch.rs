@@ -218,15 +218,16 @@ async fn batched(
     }
 }
 
-/// Runs `job` as one batch transaction (see [`super::Db::write_batch`]): committed when it
-/// succeeds, rolled back as a whole when it fails or left the batch unable to commit.
+/// Runs `job` as one batch transaction (see [`super::Db::write_batch`]), its changes opening no
+/// savepoint: committed when it succeeds, rolled back as a whole when it fails or left the batch
+/// unable to commit (a change undone after it changed data, a failed statement).
 pub(super) async fn one_batch<T, F>(pool: &AnyPool, job: F) -> Result<T, StoreError>
 where
     F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, Result<T, StoreError>>,
 {
     let pooled = pool.acquire().await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?;
     let mut conn =
-        WriteConn::postgres_batch(pooled, false).await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?;
+        WriteConn::postgres_batch(pooled, true).await.map_err(|err| StoreError::internal(anyhow::anyhow!(err)))?;
     let outcome = AssertUnwindSafe(job(&mut conn)).catch_unwind().await;
     let settled = conn.settle().await;
     let result = match outcome {

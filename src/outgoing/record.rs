@@ -1,14 +1,15 @@
 //! Recording delivery attempts in batches. An attempt that got its answer hands its result to one
 //! recorder (a bounded queue, so that sending never runs far ahead of recording), which writes the
-//! results queued at that moment in one change: each attempt in a savepoint of its own (its log
+//! results queued at that moment in one change, each attempt in a change of its own (its log
 //! row, its attempt row, the delivery's next state, the subscription's failure streak), so that
-//! one that fails is rolled back alone and the others still count. On SQLite the change is one job
-//! of the group-commit writer instead of one per attempt; on PostgreSQL one transaction (one
-//! commit) instead of one per attempt, run as a group-commit batch ([`Db::write_batch`]: each
-//! attempt's `release` goes with the next `savepoint`, its attempt row waits for the commit). A
-//! few batches are written at once, so that the next one is gathered while one commits. After
-//! each batch the worker is told, since the next delivery about a record may be due once the one
-//! before it is recorded.
+//! one that fails does not keep the others from counting. On SQLite the change is one job of the
+//! group-commit writer instead of one per attempt, each attempt in a savepoint that is rolled back
+//! alone; on PostgreSQL one transaction (one commit) instead of one per attempt, run as a
+//! group-commit batch ([`Db::write_batch`]: an attempt opens no savepoint, its attempt row waits
+//! for the commit), and a batch that fails as a whole is written again one attempt at a time
+//! ([`write`]). A few batches are written at once, so that the next one is gathered while one
+//! commits. After each batch the worker is told, since the next delivery about a record may be
+//! due once the one before it is recorded.
 
 use std::sync::Arc;
 
@@ -65,8 +66,9 @@ async fn run(db: Db, shared: Arc<Shared>, mut rx: mpsc::Receiver<Recorded>) {
 }
 
 /// Writes `batch` in one change, reports each attempt, and wakes the worker. On PostgreSQL a
-/// batch refused as a whole (at its commit, where the rows it held are written) is written again
-/// one attempt at a time, so that one bad attempt does not keep the others unrecorded.
+/// batch that fails as a whole (an attempt's statement failed, or a row it held was refused at
+/// the commit) is written again one attempt at a time, so that one bad attempt does not keep the
+/// others unrecorded.
 pub async fn write(db: &Db, shared: &Shared, batch: Vec<Recorded>) {
     let ids: Vec<i64> = batch.iter().map(|one| one.done.delivery_id).collect();
     let spare = (db.engine() == Engine::Postgres && batch.len() > 1).then(|| batch.clone());
@@ -91,7 +93,7 @@ pub async fn write(db: &Db, shared: &Shared, batch: Vec<Recorded>) {
 
 type Outcomes = Vec<(Recorded, Result<(bool, Option<String>), crate::db::DbError>)>;
 
-/// Each attempt in a change of its own (a savepoint), all of them committed together.
+/// Each attempt in a change of its own, all of them committed together.
 async fn written(db: &Db, batch: Vec<Recorded>) -> Result<Outcomes, crate::domain::StoreError> {
     db.write_batch(move |conn| {
         Box::pin(async move {

@@ -177,6 +177,38 @@ async fn a_batch_whose_row_is_refused_keeps_nothing(engine: Engine) {
     db.close().await;
 }
 
+/// A change undone after a failed statement inside it: SQLite rolls back its savepoint alone; a
+/// PostgreSQL batch's changes have no savepoint, so the batch fails and keeps nothing.
+async fn a_batch_whose_change_fails_inside(engine: Engine) {
+    let Some((_app, db)) = db_of(engine).await else { return };
+    let outcome = db
+        .write_batch(|conn: &mut WriteConn| {
+            Box::pin(async move {
+                let mut change = conn.begin().await?;
+                change.execute(INSERT_MEMO, args!["the change before"]).await?;
+                change.commit().await?;
+                let mut change = conn.begin().await?;
+                change.execute(INSERT_MEMO, args!["the failed change"]).await?;
+                let failed = change.execute("insert into no_such_table values (1)", Vec::new()).await;
+                change.rollback().await?;
+                Ok(failed.is_err())
+            })
+        })
+        .await;
+    match engine {
+        Engine::Postgres => {
+            assert!(outcome.is_err(), "the batch cannot undo the change alone");
+            assert_eq!(memo_count(&db, "the change before").await, 0);
+        }
+        Engine::Sqlite => {
+            assert!(outcome.unwrap(), "the statement failed");
+            assert_eq!(memo_count(&db, "the change before").await, 1);
+        }
+    }
+    assert_eq!(memo_count(&db, "the failed change").await, 0);
+    db.close().await;
+}
+
 async fn a_batch_with_a_failed_statement_outside_its_changes(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
     let outcome = db
@@ -207,6 +239,7 @@ on_both_engines!(
     a_batch_keeps_its_changes_together_or_none,
     a_batch_whose_row_is_refused_keeps_nothing,
     a_batch_with_a_failed_statement_outside_its_changes,
+    a_batch_whose_change_fails_inside,
     a_dropped_change_rolls_back_and_the_next_job_starts_clean,
     a_job_that_ends_with_its_change_open_commits_nothing_of_it,
     unique_violations_are_recognised_on_both_engines,
