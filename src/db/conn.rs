@@ -110,7 +110,8 @@ impl WriteConn {
     }
 
     /// Whether the batch must stop and run its jobs one by one: a statement failed outside every
-    /// savepoint (the transaction is aborted), or with a deadlock or serialization failure.
+    /// savepoint (the transaction is aborted), or with a deadlock or serialization failure, or a
+    /// job's change without a savepoint could not be undone alone.
     pub(super) fn batch_failed(&self) -> bool {
         self.batch.as_ref().is_some_and(|b| b.aborted || b.retry || b.unsaved_lost) || self.depth != 1
     }

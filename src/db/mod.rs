@@ -71,8 +71,8 @@ impl Db {
         Self::connect_with(config, &Tasks::new(Metrics::new())).await
     }
 
-    /// As [`Db::connect`]; the SQLite writer's batches and the checkpoint thread report to the
-    /// metrics of `tasks`.
+    /// As [`Db::connect`]; the SQLite writer's batches and the checkpoint thread, or
+    /// PostgreSQL's group-commit batches, report to the metrics of `tasks`.
     pub async fn connect_with(config: &Config, tasks: &Tasks) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let (engine, url) = engine_and_url(&config.database_url)?;
@@ -114,7 +114,7 @@ impl Db {
                     .connect(&url)
                     .await
                     .map_err(|err| anyhow::anyhow!("cannot open the database: {err}"))?;
-                Some(pg_batch::Batcher::start(own, committers))
+                Some(pg_batch::Batcher::start(own, committers, tasks.metrics()))
             }
             Engine::Sqlite => None,
         };

@@ -31,6 +31,41 @@ use tokio::sync::{mpsc, oneshot};
 use super::conn::WriteConn;
 use super::value::DbError;
 use crate::domain::StoreError;
+use crate::metrics::Metrics;
+
+pub const BATCH_SIZE: &str = "crm_postgres_batch_size";
+pub const COMMIT_SECONDS: &str = "crm_postgres_commit_seconds";
+pub const RUN_AGAIN: &str = "crm_postgres_batches_run_again_total";
+
+/// What the committers report: each batch's size and time (its jobs and commit), and the batches
+/// run again job by job, by reason.
+#[derive(Clone)]
+struct BatchMetrics {
+    size: metrics::Histogram,
+    seconds: metrics::Histogram,
+    /// A job's change without a savepoint could not be undone alone.
+    unsaved: metrics::Counter,
+    /// Anything else: a deadlock, a failed statement outside a change, a refused commit.
+    failed: metrics::Counter,
+}
+
+impl BatchMetrics {
+    fn new(metrics: &Metrics) -> Self {
+        metrics.describe_histogram(BATCH_SIZE, "Jobs per PostgreSQL group-commit transaction.");
+        metrics.describe_histogram(
+            COMMIT_SECONDS,
+            "Time to run and commit the jobs a PostgreSQL committer took together (and run them again alone, if it had to).",
+        );
+        metrics.describe_counter(RUN_AGAIN, "PostgreSQL group-commit batches rolled back and run again job by job.");
+        let reason = |reason: &str| metrics.counter(RUN_AGAIN, &[("reason", reason.to_string())]);
+        BatchMetrics {
+            size: metrics.histogram(BATCH_SIZE, &[]),
+            seconds: metrics.histogram(COMMIT_SECONDS, &[]),
+            unsaved: reason("unsaved"),
+            failed: reason("failed"),
+        }
+    }
+}
 
 /// At most this many jobs share a transaction: each holds a subtransaction, and PostgreSQL keeps
 /// up to 64 of a backend's subtransaction ids in shared memory before other sessions' snapshots
@@ -43,6 +78,7 @@ const CAREFUL_BATCHES: u32 = 64;
 const QUEUE_DEPTH: usize = 1024;
 
 pub(super) use super::writer::Erased;
+use super::writer::Timed;
 
 /// A job that can run twice: `false` for its attempt inside a batch, `true` for its run alone.
 pub(super) type Rerun =
@@ -66,12 +102,14 @@ pub(super) struct Batcher {
 }
 
 impl Batcher {
-    /// Starts `committers` tasks on `pool` (their own); each holds a connection while it runs a batch.
-    pub fn start(pool: AnyPool, committers: usize) -> Batcher {
+    /// Starts `committers` tasks on `pool` (their own); each holds a connection while it runs a
+    /// batch, and reports to `metrics`.
+    pub fn start(pool: AnyPool, committers: usize, metrics: &Metrics) -> Batcher {
+        let stats = BatchMetrics::new(metrics);
         let queues: Vec<_> = (0..committers.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-                tokio::spawn(committer(pool.clone(), receiver));
+                tokio::spawn(committer(pool.clone(), receiver, stats.clone()));
                 sender
             })
             .collect();
@@ -103,7 +141,7 @@ impl Batcher {
     }
 }
 
-async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>) {
+async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>, stats: BatchMetrics) {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
     let mut stop: Option<oneshot::Sender<()>> = None;
     // Batches left that give each job a savepoint.
@@ -120,7 +158,7 @@ async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>) {
                 next = receiver.try_recv().ok();
             }
         }
-        careful = run_batch(&pool, &mut batch, careful).await;
+        careful = run_batch(&pool, &mut batch, careful, &stats).await;
     }
     receiver.close();
     while let Ok(message) = receiver.try_recv() {
@@ -128,7 +166,7 @@ async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>) {
             batch.push(job);
         }
     }
-    run_batch(&pool, &mut batch, careful).await;
+    run_batch(&pool, &mut batch, careful, &stats).await;
     if let Some(done) = stop {
         let _ = done.send(());
     }
@@ -136,8 +174,13 @@ async fn committer(pool: AnyPool, mut receiver: mpsc::Receiver<Message>) {
 
 /// Runs the batch; answers how many batches after it give each job a savepoint (`careful`, the
 /// count before it).
-async fn run_batch(pool: &AnyPool, batch: &mut Vec<Queued>, careful: u32) -> u32 {
+async fn run_batch(pool: &AnyPool, batch: &mut Vec<Queued>, careful: u32, stats: &BatchMetrics) -> u32 {
     let mut careful = careful.saturating_sub(1);
+    if batch.is_empty() {
+        return careful;
+    }
+    stats.size.record(batch.len() as f64);
+    let _timed = Timed(&stats.seconds, std::time::Instant::now());
     if batch.len() > 1 {
         match batched(pool, batch, careful == 0).await {
             Ok(results) => {
@@ -153,11 +196,11 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<Queued>, careful: u32) -> u32
                 }
                 return careful;
             }
-            Err(BatchFailed::RunAlone { unsaved }) => {
-                if unsaved {
-                    careful = CAREFUL_BATCHES;
-                }
+            Err(BatchFailed::RunAlone { unsaved: true }) => {
+                stats.unsaved.increment(1);
+                careful = CAREFUL_BATCHES;
             }
+            Err(BatchFailed::RunAlone { unsaved: false }) => stats.failed.increment(1),
         }
     }
     // One job, or a batch that has to be run again one by one.

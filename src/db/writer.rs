@@ -182,8 +182,9 @@ fn commit_batch(conn: &mut WriteConn, batch: &mut Vec<Queued>, stats: &BatchStat
     }
 }
 
-/// Records the time since its start when dropped (every way out of `commit_batch`).
-struct Timed<'a>(&'a metrics::Histogram, std::time::Instant);
+/// Records the time since its start when dropped (every way out of `commit_batch`, and of a
+/// PostgreSQL committer's `run_batch`).
+pub(super) struct Timed<'a>(pub &'a metrics::Histogram, pub std::time::Instant);
 
 impl Drop for Timed<'_> {
     fn drop(&mut self) {

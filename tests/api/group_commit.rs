@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crm_webhooks::args;
 use crm_webhooks::db::{Db, WriteConn};
 use crm_webhooks::domain::StoreError;
+use crm_webhooks::metrics::Metrics;
 use crm_webhooks::Config;
 use futures_util::future::{maybe_done, BoxFuture};
 use tokio::sync::{oneshot, Mutex};
@@ -176,18 +177,34 @@ async fn stored_title(db: &Db, title: String) -> i64 {
 }
 
 async fn db_of(engine: Engine) -> Option<(crate::helpers::TestApp, Db)> {
+    db_and_metrics(engine).await.map(|(app, db, _)| (app, db))
+}
+
+/// As [`db_of`], with the metrics its batches report to.
+async fn db_and_metrics(engine: Engine) -> Option<(crate::helpers::TestApp, Db, Metrics)> {
     let app = spawn_app(engine).await?;
-    let db = Db::connect(&Config::for_database(app.database_url.clone())).await.unwrap();
-    Some((app, db))
+    let metrics = Metrics::new();
+    let tasks = crm_webhooks::tasks::Tasks::new(metrics.clone());
+    let db = Db::connect_with(&Config::for_database(app.database_url.clone()), &tasks).await.unwrap();
+    Some((app, db, metrics))
+}
+
+/// `crm_postgres_batches_run_again_total{reason}` as rendered (0 when absent, as on SQLite).
+fn run_again(metrics: &Metrics, reason: &str) -> u64 {
+    let line = format!("crm_postgres_batches_run_again_total{{reason=\"{reason}\"}} ");
+    let text = metrics.render();
+    text.lines().find_map(|l| l.strip_prefix(line.as_str())).map_or(0, |n| n.trim().parse().unwrap())
 }
 
 async fn a_batch_aborted_by_one_job_runs_every_job_again_alone_and_once(engine: Engine) {
-    let Some((_app, db)) = db_of(engine).await else { return };
+    let Some((_app, db, metrics)) = db_and_metrics(engine).await else { return };
     let results = six_jobs(&db, engine, memo_job, odd_third(Then::FailsOutside)).await;
     for (i, result) in (1..=6).zip(results) {
         assert_eq!(result.unwrap(), i);
         assert_eq!(stored(&db, i).await, 1, "job {i}'s memo is stored once");
     }
+    let postgres = u64::from(engine == Engine::Postgres);
+    assert_eq!((run_again(&metrics, "failed"), run_again(&metrics, "unsaved")), (postgres, 0));
     db.close().await;
 }
 
@@ -272,8 +289,16 @@ fn ran_again(engine: Engine, runs: usize) {
 /// A job whose change only read before its rollback leaves the batch alone: on PostgreSQL (no
 /// savepoint per job) the others are not run again.
 async fn a_change_that_only_read_before_its_rollback_keeps_its_batch(engine: Engine) {
-    let Some((_app, db)) = db_of(engine).await else { return };
+    let Some((_app, db, metrics)) = db_and_metrics(engine).await else { return };
     assert_eq!(six_counted(&db, engine, Then::ReadsThenRollsBack, "first").await, 6);
+    assert_eq!((run_again(&metrics, "failed"), run_again(&metrics, "unsaved")), (0, 0));
+    if engine == Engine::Postgres {
+        // The blocker's batch of one, then the six together.
+        let text = metrics.render();
+        assert!(text.contains("crm_postgres_batch_size_count 2"), "{text}");
+        assert!(text.contains("crm_postgres_batch_size_sum 7"), "{text}");
+        assert!(text.contains("crm_postgres_commit_seconds_count 2"), "{text}");
+    }
     db.close().await;
 }
 
@@ -283,10 +308,12 @@ async fn a_change_that_only_read_before_its_rollback_keeps_its_batch(engine: Eng
 /// savepoint, so the same failure then costs no second run. The SQLite writer's jobs always have
 /// their savepoint.
 async fn a_change_undone_after_changing_data_runs_its_batch_again_then_savepoints_follow(engine: Engine) {
-    let Some((_app, db)) = db_of(engine).await else { return };
+    let Some((_app, db, metrics)) = db_and_metrics(engine).await else { return };
     ran_again(engine, six_counted(&db, engine, Then::RollsBack, "rolled back").await);
     assert_eq!(six_counted(&db, engine, Then::RollsBack, "rolled back, next batch").await, 6);
     assert_eq!(six_counted(&db, engine, Then::FailsInside, "failed inside, next batch").await, 6);
+    let postgres = u64::from(engine == Engine::Postgres);
+    assert_eq!((run_again(&metrics, "failed"), run_again(&metrics, "unsaved")), (0, postgres));
     db.close().await;
 }
 
