@@ -23,6 +23,7 @@ pub struct WriteConn {
     owed: Vec<String>,
     /// Set while the connection runs a PostgreSQL batch (see `pg_batch.rs`).
     batch: Option<BatchState>,
+    unsaved: Unsaved,
 }
 
 /// What a PostgreSQL batch learns while its jobs run.
@@ -38,23 +39,20 @@ struct BatchState {
     /// Statements that return nothing ([`WriteConn::insert_later`] and its siblings), held until
     /// the commit (see `pg_later.rs`).
     held: Held,
-    /// Jobs' changes open no savepoint (see [`WriteConn::postgres_batch`]).
-    unsaved: bool,
-    /// While a job's change is open with no savepoint: whether it sent a statement that may have
-    /// changed data.
-    open_unsaved: Option<bool>,
-    /// A job's change with no savepoint could not be undone alone: it was rolled back after
-    /// changing data, or one of its statements failed.
-    unsaved_lost: bool,
 }
 
-impl BatchState {
-    /// The job's change with no savepoint was rolled back (or abandoned): what it queued is
-    /// dropped, and if the server already has some of its changes, the batch is lost.
-    fn forget_unsaved(&mut self, wrote: bool) {
-        let dropped = self.held.dropped(1);
-        self.unsaved_lost |= wrote || !dropped;
-    }
+/// Changes opened at one level that open no savepoint (see [`WriteConn::postgres_batch`] and
+/// [`WriteConn::without_savepoints`]): a rollback of one costs nothing while it has only read;
+/// one that changed data, or had a statement fail, cannot be undone alone, and loses what encloses
+/// it.
+#[derive(Default)]
+struct Unsaved {
+    /// The depth at which `begin()` opens no savepoint.
+    level: Option<u32>,
+    /// While such a change is open: whether it sent a statement that may have changed data.
+    open: Option<bool>,
+    /// Such a change could not be undone alone.
+    lost: bool,
 }
 
 /// Whether `sql` only reads (it may lock rows, which a batch holds until its end either way).
@@ -69,11 +67,17 @@ enum Inner {
 
 impl WriteConn {
     pub(super) fn sqlite(conn: rusqlite::Connection) -> Self {
-        WriteConn { inner: Inner::Sqlite(conn, Shapes::default()), depth: 0, owed: Vec::new(), batch: None }
+        WriteConn {
+            inner: Inner::Sqlite(conn, Shapes::default()),
+            depth: 0,
+            owed: Vec::new(),
+            batch: None,
+            unsaved: Unsaved::default(),
+        }
     }
 
     pub(super) fn postgres(conn: PoolConnection<Any>) -> Self {
-        WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new(), batch: None }
+        WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new(), batch: None, unsaved: Unsaved::default() }
     }
 
     /// Opens a PostgreSQL batch transaction on a pooled connection: a job's `begin()` inside is a
@@ -83,8 +87,13 @@ impl WriteConn {
     /// or a failed statement in it, loses the batch ([`WriteConn::batch_failed`]), whose jobs
     /// then run alone. That saves a round trip per job.
     pub(super) async fn postgres_batch(conn: PoolConnection<Any>, unsaved: bool) -> Result<Self, DbError> {
-        let state = BatchState { unsaved, ..BatchState::default() };
-        let mut conn = WriteConn { inner: Inner::Postgres(conn), depth: 0, owed: Vec::new(), batch: Some(state) };
+        let mut conn = WriteConn {
+            inner: Inner::Postgres(conn),
+            depth: 0,
+            owed: Vec::new(),
+            batch: Some(BatchState::default()),
+            unsaved: Unsaved { level: unsaved.then_some(1), ..Unsaved::default() },
+        };
         // Values of statements run later are inlined as literals quoted for this setting.
         conn.raw("begin; set local standard_conforming_strings = on").await?;
         conn.depth = 1;
@@ -96,8 +105,8 @@ impl WriteConn {
         if let Some(batch) = &mut self.batch {
             // `commit` releases every savepoint.
             batch.release_owed = None;
-            batch.open_unsaved = None;
         }
+        self.unsaved.open = None;
         self.owed.clear();
         self.depth = 0;
         self.raw(if commit { "commit" } else { "rollback" }).await
@@ -113,23 +122,51 @@ impl WriteConn {
     /// savepoint (the transaction is aborted), or with a deadlock or serialization failure, or a
     /// job's change without a savepoint could not be undone alone.
     pub(super) fn batch_failed(&self) -> bool {
-        self.batch.as_ref().is_some_and(|b| b.aborted || b.retry || b.unsaved_lost) || self.depth != 1
+        self.batch.as_ref().is_some_and(|b| b.aborted || b.retry) || self.unsaved.lost || self.depth != 1
     }
 
-    /// Whether the batch was lost because a job's change without a savepoint could not be undone
-    /// alone (see [`WriteConn::postgres_batch`]).
+    /// Whether a change without a savepoint could not be undone alone (see
+    /// [`WriteConn::postgres_batch`]).
     pub(super) fn lost_unsaved(&self) -> bool {
-        self.batch.as_ref().is_some_and(|b| b.unsaved_lost)
+        self.unsaved.lost
+    }
+
+    /// From here on, a change opened at the current level opens no savepoint, as a PostgreSQL
+    /// batch's jobs do (see [`WriteConn::postgres_batch`]); for a job of the SQLite writer made of
+    /// many changes ([`super::Db::write_batch`]), which must fail as a whole when
+    /// [`WriteConn::lost_unsaved`] says so. [`WriteConn::savepoints_again`] ends it.
+    pub(super) fn without_savepoints(&mut self) {
+        self.unsaved = Unsaved { level: Some(self.depth), ..Unsaved::default() };
+    }
+
+    /// Every change opens a savepoint again (also the writer's reset before each job).
+    pub(super) fn savepoints_again(&mut self) {
+        self.unsaved = Unsaved::default();
+    }
+
+    /// Whether a change without a savepoint is open, its statements run at this depth.
+    fn in_unsaved(&self) -> bool {
+        self.unsaved.open.is_some() && self.unsaved.level.map(|level| level + 1) == Some(self.depth)
+    }
+
+    /// A failed statement inside a change without a savepoint: the change cannot be undone alone
+    /// (on PostgreSQL the whole transaction is aborted; on SQLite the change's earlier statements
+    /// stay).
+    fn note_unsaved_failure<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
+        if result.is_err() && self.in_unsaved() {
+            self.unsaved.lost = true;
+        }
+        result
     }
 
     /// A statement's error, noted for the batch.
     fn noted<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
+        let unsaved = result.is_err() && self.in_unsaved();
         if let (Err(err), Some(batch)) = (&result, &mut self.batch) {
             batch.retry |= err.is_retryable();
-            let unsaved = self.depth == 2 && batch.open_unsaved.is_some();
-            batch.unsaved_lost |= unsaved;
             batch.aborted |= self.depth <= 1 || unsaved;
         }
+        self.unsaved.lost |= unsaved;
         result
     }
 
@@ -163,8 +200,8 @@ impl WriteConn {
         self.send_held_before(sql).await?;
         match &mut self.inner {
             Inner::Sqlite(conn, shapes) => {
-                sqlite_rows(conn, shapes, sql, &args)?;
-                Ok(conn.changes())
+                let done = sqlite_rows(conn, shapes, sql, &args).map(|_| conn.changes());
+                self.note_unsaved_failure(done)
             }
             Inner::Postgres(conn) => {
                 let done = conn.execute(super::value::bind(sqlx::query(sql), args)).await.map_err(DbError::from);
@@ -221,20 +258,14 @@ impl WriteConn {
         }
     }
 
-    /// In a PostgreSQL batch, sends what is held first when `sql` names a table it touches, and
-    /// notes whether a job's change without a savepoint is about to send a change.
+    /// In a PostgreSQL batch, sends what is held first when `sql` names a table it touches; on
+    /// both engines, notes whether a change without a savepoint is about to send a change.
     async fn send_held_before(&mut self, sql: &str) -> Result<(), DbError> {
+        if self.unsaved.open == Some(false) && !reads_only(sql) {
+            self.unsaved.open = Some(true);
+        }
         let held = match &mut self.batch {
-            Some(batch) => {
-                if batch.open_unsaved == Some(false) && !reads_only(sql) {
-                    batch.open_unsaved = Some(true);
-                }
-                if batch.held.touched_by(sql) {
-                    batch.held.take()
-                } else {
-                    None
-                }
-            }
+            Some(batch) if batch.held.touched_by(sql) => batch.held.take(),
             _ => None,
         };
         match held {
@@ -249,7 +280,10 @@ impl WriteConn {
         self.pay_owed().await?;
         self.send_held_before(sql).await?;
         match &mut self.inner {
-            Inner::Sqlite(conn, shapes) => sqlite_rows(conn, shapes, sql, &args),
+            Inner::Sqlite(conn, shapes) => {
+                let rows = sqlite_rows(conn, shapes, sql, &args);
+                self.note_unsaved_failure(rows)
+            }
             Inner::Postgres(conn) => {
                 let query = super::value::bind(sqlx::query(sql), args);
                 let fetched = conn.fetch(query).try_collect().await.map_err(DbError::from);
@@ -275,11 +309,13 @@ impl WriteConn {
     /// It must end with [`Change::commit`] or [`Change::rollback`]; dropped without either, it
     /// rolls back.
     pub async fn begin(&mut self) -> Result<Change<'_>, DbError> {
-        if let Some(batch) = self.batch.as_mut().filter(|b| b.unsaved && self.depth == 1) {
-            // A job's change in a batch whose jobs open no savepoint (`postgres_batch`).
-            batch.held.opened(1);
-            batch.open_unsaved = Some(false);
-            self.depth = 2;
+        if self.unsaved.level == Some(self.depth) {
+            // A change that opens no savepoint (`postgres_batch`, `without_savepoints`).
+            if let Some(batch) = &mut self.batch {
+                batch.held.opened(self.depth as usize);
+            }
+            self.unsaved.open = Some(false);
+            self.depth += 1;
             return Ok(Change { conn: self, open: true });
         }
         let mut sql = if self.depth == 0 { "begin".to_string() } else { format!("savepoint sp{}", self.depth) };
@@ -378,12 +414,16 @@ impl WriteConn {
     /// Closes a job's change that opened no savepoint, if that is the innermost level: nothing
     /// to send.
     fn end_unsaved(&mut self, commit: bool) -> bool {
-        let Some(batch) = self.batch.as_mut().filter(|_| self.depth == 2) else { return false };
-        let Some(wrote) = batch.open_unsaved.take() else { return false };
-        if !commit {
-            batch.forget_unsaved(wrote);
+        if !self.in_unsaved() {
+            return false;
         }
-        self.depth = 1;
+        let wrote = self.unsaved.open.take() == Some(true);
+        self.depth -= 1;
+        if !commit {
+            // What it queued is dropped; if the server already has some of it, it is lost.
+            let dropped = self.batch.as_mut().is_none_or(|batch| batch.held.dropped(self.depth as usize));
+            self.unsaved.lost |= wrote || !dropped;
+        }
         true
     }
 

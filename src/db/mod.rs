@@ -174,8 +174,9 @@ impl Db {
     /// nobody reads back ([`WriteConn::insert_later`] and its siblings) go out merged with the
     /// commit, so a refused held row fails the whole job, as does any failed statement (the
     /// transaction is aborted) and a change rolled back after it changed data. On SQLite the job
-    /// runs in a savepoint of the writer's batch, each change in a savepoint of its own, and a
-    /// failed statement fails alone.
+    /// runs in a savepoint of the writer's batch and its changes open none either: a failed
+    /// statement inside a change, or a change rolled back after it changed data, fails the whole
+    /// job; a failed statement outside every change fails alone.
     pub async fn write_batch<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -186,8 +187,17 @@ impl Db {
                 .write(move |conn| {
                     Box::pin(async move {
                         let mut change = conn.begin().await?;
+                        change.without_savepoints();
+                        let value = job(&mut change).await;
+                        let lost = change.lost_unsaved();
+                        change.savepoints_again();
                         // On an error the change is dropped, which rolls it back.
-                        let value = job(&mut change).await?;
+                        let value = value?;
+                        if lost {
+                            return Err(StoreError::internal(anyhow::anyhow!(
+                                "a change of the batch failed and could not be undone alone"
+                            )));
+                        }
                         change.commit().await?;
                         Ok(value)
                     })

@@ -196,6 +196,8 @@ impl Drop for Timed<'_> {
 /// `begin()` (a savepoint here) and, when it fails, leaves nothing behind outside it; a panic
 /// unwinds through the job's open savepoint, whose guard rolls it back.
 fn run_job(conn: &mut WriteConn, run: Job<Erased>) -> Result<Erased, StoreError> {
+    // A job before it that unwound mid-way cannot leave its changes without savepoints.
+    conn.savepoints_again();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(conn).now_or_never()));
     match outcome {
         Ok(Some(result)) => result,

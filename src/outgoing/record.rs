@@ -3,11 +3,10 @@
 //! results queued at that moment in one change, each attempt in a change of its own (its log
 //! row, its attempt row, the delivery's next state, the subscription's failure streak), so that
 //! one that fails does not keep the others from counting. On SQLite the change is one job of the
-//! group-commit writer instead of one per attempt, each attempt in a savepoint that is rolled back
-//! alone; on PostgreSQL one transaction (one commit) instead of one per attempt, run as a
-//! group-commit batch ([`Db::write_batch`]: an attempt opens no savepoint, its attempt row waits
-//! for the commit), and a batch that fails as a whole is written again one attempt at a time
-//! ([`write`]). A few batches are written at once, so that the next one is gathered while one
+//! group-commit writer instead of one per attempt; on PostgreSQL one transaction (one commit)
+//! instead of one per attempt, run as a group-commit batch whose attempt rows wait for the commit.
+//! Either way an attempt opens no savepoint ([`Db::write_batch`]), and a batch that fails as a
+//! whole is written again one attempt at a time ([`write`]). A few batches are written at once, so that the next one is gathered while one
 //! commits. After each batch the worker is told, since the next delivery about a record may be
 //! due once the one before it is recorded.
 
@@ -65,13 +64,13 @@ async fn run(db: Db, shared: Arc<Shared>, mut rx: mpsc::Receiver<Recorded>) {
     while writing.join_next().await.is_some() {}
 }
 
-/// Writes `batch` in one change, reports each attempt, and wakes the worker. On PostgreSQL a
-/// batch that fails as a whole (an attempt's statement failed, or a row it held was refused at
-/// the commit) is written again one attempt at a time, so that one bad attempt does not keep the
+/// Writes `batch` in one change, reports each attempt, and wakes the worker. A batch that fails
+/// as a whole (an attempt's statement failed, or on PostgreSQL a row it held was refused at the
+/// commit) is written again one attempt at a time, so that one bad attempt does not keep the
 /// others unrecorded.
 pub async fn write(db: &Db, shared: &Shared, batch: Vec<Recorded>) {
     let ids: Vec<i64> = batch.iter().map(|one| one.done.delivery_id).collect();
-    let spare = (db.engine() == Engine::Postgres && batch.len() > 1).then(|| batch.clone());
+    let spare = (batch.len() > 1).then(|| batch.clone());
     match written(db, batch).await {
         Ok(outcomes) => reported(shared, outcomes),
         Err(err) => match spare {

@@ -177,8 +177,8 @@ async fn a_batch_whose_row_is_refused_keeps_nothing(engine: Engine) {
     db.close().await;
 }
 
-/// A change undone after a failed statement inside it: SQLite rolls back its savepoint alone; a
-/// PostgreSQL batch's changes have no savepoint, so the batch fails and keeps nothing.
+/// A change undone after a failed statement inside it: a batch's changes open no savepoint (the
+/// delivery recorder's attempts), so on either engine the batch fails and keeps nothing.
 async fn a_batch_whose_change_fails_inside(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
     let outcome = db
@@ -195,17 +195,50 @@ async fn a_batch_whose_change_fails_inside(engine: Engine) {
             })
         })
         .await;
-    match engine {
-        Engine::Postgres => {
-            assert!(outcome.is_err(), "the batch cannot undo the change alone");
-            assert_eq!(memo_count(&db, "the change before").await, 0);
-        }
-        Engine::Sqlite => {
-            assert!(outcome.unwrap(), "the statement failed");
-            assert_eq!(memo_count(&db, "the change before").await, 1);
-        }
-    }
+    assert!(outcome.is_err(), "the batch cannot undo the change alone");
+    assert_eq!(memo_count(&db, "the change before").await, 0);
     assert_eq!(memo_count(&db, "the failed change").await, 0);
+    // A change rolled back after it only read costs nothing: the batch keeps the others.
+    db.write_batch(|conn: &mut WriteConn| {
+        Box::pin(async move {
+            let mut change = conn.begin().await?;
+            change.execute(INSERT_MEMO, args!["kept"]).await?;
+            change.commit().await?;
+            let change = conn.begin().await?;
+            change.rollback().await?;
+            let mut change = conn.begin().await?;
+            change.fetch_one("select count(*) from memos", Vec::new()).await?;
+            change.rollback().await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(memo_count(&db, "kept").await, 1);
+    // A change rolled back after it wrote fails the batch too; the next one starts clean.
+    let outcome = db
+        .write_batch(|conn: &mut WriteConn| {
+            Box::pin(async move {
+                let mut change = conn.begin().await?;
+                change.execute(INSERT_MEMO, args!["undone"]).await?;
+                change.rollback().await?;
+                Ok(())
+            })
+        })
+        .await;
+    assert!(outcome.is_err(), "a change undone after writing fails the batch");
+    assert_eq!(memo_count(&db, "undone").await, 0);
+    db.write_batch(|conn: &mut WriteConn| {
+        Box::pin(async move {
+            let mut change = conn.begin().await?;
+            change.execute(INSERT_MEMO, args!["clean"]).await?;
+            change.commit().await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(memo_count(&db, "clean").await, 1);
     db.close().await;
 }
 
