@@ -131,6 +131,21 @@ fn two_changes<'c>(conn: &'c mut WriteConn, title: &'static str, fail: bool) -> 
     })
 }
 
+/// A batch of one change that stores the memo `title`, which is then found stored once.
+async fn batch_of_one_memo(db: &Db, title: &'static str) {
+    db.write_batch(move |conn: &mut WriteConn| {
+        Box::pin(async move {
+            let mut change = conn.begin().await?;
+            change.execute(INSERT_MEMO, args![title]).await?;
+            change.commit().await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(memo_count(db, title).await, 1);
+}
+
 async fn a_batch_keeps_its_changes_together_or_none(engine: Engine) {
     let Some((_app, db)) = db_of(engine).await else { return };
     db.write_batch(|conn: &mut WriteConn| two_changes(conn, "batched", false)).await.unwrap();
@@ -163,17 +178,7 @@ async fn a_batch_whose_row_is_refused_keeps_nothing(engine: Engine) {
     assert_eq!(memo_count(&db, "before the refused row").await, 0);
     assert_eq!(memo_count(&db, "refused").await, 0);
     // The next batch on the pool starts clean.
-    db.write_batch(|conn: &mut WriteConn| {
-        Box::pin(async move {
-            let mut change = conn.begin().await?;
-            change.execute(INSERT_MEMO, args!["after"]).await?;
-            change.commit().await?;
-            Ok(())
-        })
-    })
-    .await
-    .unwrap();
-    assert_eq!(memo_count(&db, "after").await, 1);
+    batch_of_one_memo(&db, "after").await;
     db.close().await;
 }
 
@@ -228,17 +233,7 @@ async fn a_batch_whose_change_fails_inside(engine: Engine) {
         .await;
     assert!(outcome.is_err(), "a change undone after writing fails the batch");
     assert_eq!(memo_count(&db, "undone").await, 0);
-    db.write_batch(|conn: &mut WriteConn| {
-        Box::pin(async move {
-            let mut change = conn.begin().await?;
-            change.execute(INSERT_MEMO, args!["clean"]).await?;
-            change.commit().await?;
-            Ok(())
-        })
-    })
-    .await
-    .unwrap();
-    assert_eq!(memo_count(&db, "clean").await, 1);
+    batch_of_one_memo(&db, "clean").await;
     db.close().await;
 }
 
