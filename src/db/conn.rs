@@ -161,12 +161,15 @@ impl WriteConn {
 
     /// A statement's error, noted for the batch.
     fn noted<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
-        let unsaved = result.is_err() && self.in_unsaved();
-        if let (Err(err), Some(batch)) = (&result, &mut self.batch) {
-            batch.retry |= err.is_retryable();
-            batch.aborted |= self.depth <= 1 || unsaved;
+        if let Err(err) = &result {
+            let (inside, retryable) = (self.in_unsaved(), err.is_retryable());
+            if let Some(batch) = &mut self.batch {
+                batch.retry |= retryable;
+                batch.aborted |= self.depth <= 1 || inside;
+            }
+            // A deadlock would have lost the batch with a savepoint too: not the savepoint's cost.
+            self.unsaved.lost |= inside && !retryable;
         }
-        self.unsaved.lost |= unsaved;
         result
     }
 
@@ -422,7 +425,9 @@ impl WriteConn {
         if !commit {
             // What it queued is dropped; if the server already has some of it, it is lost.
             let dropped = self.batch.as_mut().is_none_or(|batch| batch.held.dropped(self.depth as usize));
-            self.unsaved.lost |= wrote || !dropped;
+            // After a deadlock the batch runs again anyway, savepoint or not.
+            let retry = self.batch.as_ref().is_some_and(|batch| batch.retry);
+            self.unsaved.lost |= (wrote || !dropped) && !retry;
         }
         true
     }

@@ -347,7 +347,7 @@ fn cross_update<'c>(
 }
 
 async fn batches_that_deadlock_run_their_jobs_again_alone(engine: Engine) {
-    let Some((_app, db)) = db_of(engine).await else { return };
+    let Some((_app, db, metrics)) = db_and_metrics(engine).await else { return };
     db.write(|conn: &mut WriteConn| {
         Box::pin(async move {
             conn.execute(INSERT_MEMO, args!["x"]).await?;
@@ -409,6 +409,9 @@ async fn batches_that_deadlock_run_their_jobs_again_alone(engine: Engine) {
     }
     assert_eq!(stored(&db, 10).await, 1);
     assert_eq!(stored(&db, 11).await, 1);
+    // A deadlock is no reason to give jobs savepoints.
+    let postgres = u64::from(engine == Engine::Postgres);
+    assert_eq!((run_again(&metrics, "failed"), run_again(&metrics, "unsaved")), (postgres, 0));
     db.close().await;
 }
 
