@@ -34,8 +34,11 @@ impl Columns {
 
     /// The value set for `name`, if it is set.
     pub fn value(&self, name: &str) -> Option<&Value> {
-        let index = self.names.iter().position(|n| *n == name)?;
-        Some(&self.values[index])
+        Some(&self.values[self.index(name)?])
+    }
+
+    fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| *n == name)
     }
 
     /// The text set for `name`, if any.
@@ -77,7 +80,7 @@ impl Columns {
 
     /// The placeholder (`$N`) of `name`'s value in the statements built here, if it is set.
     pub fn placeholder(&self, name: &str) -> Option<String> {
-        self.names.iter().position(|n| *n == name).map(|index| format!("${}", index + 1))
+        self.index(name).map(|index| format!("${}", index + 1))
     }
 
     /// The values, in their placeholders' order.

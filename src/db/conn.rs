@@ -149,17 +149,9 @@ impl WriteConn {
         self.unsaved.open.is_some() && self.unsaved.level.map(|level| level + 1) == Some(self.depth)
     }
 
-    /// A failed statement inside a change without a savepoint: the change cannot be undone alone
-    /// (on PostgreSQL the whole transaction is aborted; on SQLite the change's earlier statements
-    /// stay).
-    fn note_unsaved_failure<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
-        if result.is_err() && self.in_unsaved() {
-            self.unsaved.lost = true;
-        }
-        result
-    }
-
-    /// A statement's error, noted for the batch.
+    /// A statement's error, noted for the batch, and for a change without a savepoint, which it
+    /// leaves unable to be undone alone (on PostgreSQL the whole transaction is aborted; on SQLite
+    /// the change's earlier statements stay), unless it is a deadlock.
     fn noted<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
         if let Err(err) = &result {
             let (inside, retryable) = (self.in_unsaved(), err.is_retryable());
@@ -204,7 +196,7 @@ impl WriteConn {
         match &mut self.inner {
             Inner::Sqlite(conn, shapes) => {
                 let done = sqlite_rows(conn, shapes, sql, &args).map(|_| conn.changes());
-                self.note_unsaved_failure(done)
+                self.noted(done)
             }
             Inner::Postgres(conn) => {
                 let done = conn.execute(super::value::bind(sqlx::query(sql), args)).await.map_err(DbError::from);
@@ -285,7 +277,7 @@ impl WriteConn {
         match &mut self.inner {
             Inner::Sqlite(conn, shapes) => {
                 let rows = sqlite_rows(conn, shapes, sql, &args);
-                self.note_unsaved_failure(rows)
+                self.noted(rows)
             }
             Inner::Postgres(conn) => {
                 let query = super::value::bind(sqlx::query(sql), args);

@@ -194,8 +194,8 @@ fn insert_matched_sql(entity: EntityType, row: &Columns, returning: &str) -> Str
     let insert = row.insert_returning_sql(table(entity), returning);
     let discarded = format!("${}", row.len() + 1);
     let mut parts = Vec::new();
-    for (matched_on, value) in [("email", row.placeholder("email_norm")), ("phone", row.placeholder("phone_norm"))] {
-        let Some(value) = value else { continue };
+    for (matched_on, norm) in [("email", "email_norm"), ("phone", "phone_norm")] {
+        let value = row.placeholder(norm).expect("set_norms sets both norms");
         for other in OTHERS {
             let mut part = candidates(other, matched_on, &value, "0", &discarded);
             if matched_on == "phone" {

@@ -6,9 +6,9 @@
 //! group-commit writer instead of one per attempt; on PostgreSQL one transaction (one commit)
 //! instead of one per attempt, run as a group-commit batch whose attempt rows wait for the commit.
 //! Either way an attempt opens no savepoint ([`Db::write_batch`]), and a batch that fails as a
-//! whole is written again one attempt at a time ([`write`]). A few batches are written at once, so that the next one is gathered while one
-//! commits. After each batch the worker is told, since the next delivery about a record may be
-//! due once the one before it is recorded.
+//! whole is written again one attempt at a time ([`write`]). A few batches are written at once,
+//! so that the next one is gathered while one commits. After each batch the worker is told, since
+//! the next delivery about a record may be due once the one before it is recorded.
 
 use std::sync::Arc;
 
