@@ -113,16 +113,11 @@ impl Columns {
 
     /// Built in one buffer: this runs for every row the writer inserts.
     fn insert_sql(&self, table: &str) -> String {
-        use std::fmt::Write;
-        let mut sql = self.head(table, self.names.len() * 5 + 32);
-        sql.push_str(" values (");
-        for i in 1..=self.names.len() {
-            if i > 1 {
-                sql.push_str(", ");
-            }
-            let _ = write!(sql, "${i}");
-        }
-        sql.push_str(") returning id");
+        let row = one_row(self.names.len());
+        let mut sql = self.head(table, row.len() + 32);
+        sql.push_str(" values ");
+        sql.push_str(&row);
+        sql.push_str(" returning id");
         sql
     }
 
@@ -143,8 +138,28 @@ impl Columns {
 /// The `values` of a multi-row insert: `rows` rows of `width` placeholders, numbered from `$1`
 /// row by row (`($1, $2), ($3, $4)`).
 pub fn value_rows(rows: usize, width: usize) -> String {
+    if rows == 1 {
+        return one_row(width).into_owned();
+    }
+    numbered(rows, width)
+}
+
+/// Rows this wide or narrower have their one-row placeholder list written once.
+const KEPT_WIDTH: usize = 64;
+
+/// `($1, $2, …, $width)`: every insert of one row, on the writer's path, takes it; kept from the
+/// first use rather than formatted each time.
+pub fn one_row(width: usize) -> std::borrow::Cow<'static, str> {
+    static KEPT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    match KEPT.get_or_init(|| (0..=KEPT_WIDTH).map(|width| numbered(1, width)).collect()).get(width) {
+        Some(row) => std::borrow::Cow::Borrowed(row.as_str()),
+        None => std::borrow::Cow::Owned(numbered(1, width)),
+    }
+}
+
+fn numbered(rows: usize, width: usize) -> String {
     use std::fmt::Write;
-    let mut sql = String::with_capacity(rows * width * 5);
+    let mut sql = String::with_capacity(rows * (width * 5 + 2));
     for row in 0..rows {
         sql.push_str(if row > 0 { ", (" } else { "(" });
         for column in 1..=width {
@@ -164,6 +179,15 @@ mod tests {
     fn value_rows_number_row_by_row() {
         assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(value_rows(1, 1), "($1)");
+    }
+
+    #[test]
+    fn one_row_is_the_same_kept_or_written_out() {
+        for width in [0, 1, 2, 30, KEPT_WIDTH, KEPT_WIDTH + 1, 200] {
+            assert_eq!(one_row(width), numbered(1, width), "width {width}");
+        }
+        assert_eq!(one_row(3), "($1, $2, $3)");
+        assert!(matches!(one_row(KEPT_WIDTH + 1), std::borrow::Cow::Owned(_)));
     }
 
     #[test]

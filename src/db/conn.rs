@@ -215,7 +215,7 @@ impl WriteConn {
         match &mut self.batch {
             Some(batch) if self.depth > 0 => batch.held.row(table, head, args),
             _ => {
-                let sql = format!("{head} values {}", super::columns::value_rows(1, args.len()));
+                let sql = format!("{head} values {}", super::columns::one_row(args.len()));
                 self.execute(&sql, args).await.map(|_| ())
             }
         }
@@ -602,7 +602,7 @@ fn sqlite_rows(
                 rusqlite::types::ValueRef::Null => Cell::Null,
                 rusqlite::types::ValueRef::Integer(v) => Cell::Int(v),
                 rusqlite::types::ValueRef::Real(v) => Cell::Float(v),
-                rusqlite::types::ValueRef::Text(v) => Cell::Text(String::from_utf8_lossy(v).into_owned()),
+                rusqlite::types::ValueRef::Text(v) => Cell::Text(text_cell(v)),
                 rusqlite::types::ValueRef::Blob(_) => {
                     return Err(DbError::Decode(names[index].clone(), "unexpected blob".into()))
                 }
@@ -619,9 +619,25 @@ fn sqlite_rows(
     Ok(out)
 }
 
+/// SQLite's text as a `String`; bytes that are not UTF-8 (a file written by another program)
+/// become U+FFFD. The common case is checked by `from_utf8`, much faster on ASCII.
+fn text_cell(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_cells_keep_utf8_and_replace_what_is_not() {
+        assert_eq!(text_cell("Zoë ☎".as_bytes()), "Zoë ☎");
+        assert_eq!(text_cell(b"ab\xffc"), "ab\u{FFFD}c");
+        assert_eq!(text_cell(b""), "");
+    }
 
     fn rows(conn: &rusqlite::Connection, shapes: &mut Shapes, sql: &str, args: &[Value]) -> Vec<Row> {
         sqlite_rows(conn, shapes, sql, args).unwrap()

@@ -13,7 +13,7 @@
 //! ([`super::WriteConn::execute_later`]) keeps its place: no merge crosses it, and any statement
 //! after it sends it first.
 
-use super::columns::value_rows;
+use super::columns::one_row;
 use super::value::{inline, DbError, Value};
 
 /// Marks where the keys of a keyed statement go once merged (NUL cannot be in an inlined value).
@@ -41,7 +41,7 @@ enum Entry {
 
 impl Held {
     pub fn row(&mut self, table: &str, head: String, values: Vec<Value>) -> Result<(), DbError> {
-        let tuple = inline(&value_rows(1, values.len()), &values)?;
+        let tuple = inline(&one_row(values.len()), &values)?;
         self.entries.push(Entry::Row { table: table.to_string(), head, tuple });
         Ok(())
     }
