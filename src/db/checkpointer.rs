@@ -58,7 +58,8 @@ pub fn passive(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64)> {
 /// after one that had copied `copied`, until one copies at most [`SMALL_ROUND`] new frames, at
 /// most [`CATCH_UP_ROUNDS`]. A round copies what was committed while the one before it ran, so
 /// the frames a WAL reset leaves to the writer's own checkpoint (which it waits for, fsyncs
-/// included) shrink from about 50 ms of commits to about one quick round's.
+/// included) shrink from about 50 ms of commits to about one quick round's. Answers how many
+/// rounds ran.
 fn catch_up(mut copied: i64, mut round: impl FnMut() -> Option<i64>) -> usize {
     for rounds in 1..=CATCH_UP_ROUNDS {
         let Some(now) = round() else { return rounds };
