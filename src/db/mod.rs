@@ -18,6 +18,7 @@ mod error;
 mod pg_batch;
 mod pg_later;
 mod read;
+mod rows;
 pub mod sqlite_memory;
 mod value;
 mod writer;

@@ -9,7 +9,8 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use sqlx::{AnyPool, Column, Row as _};
 
-use super::conn::{any_row, WriteConn};
+use super::conn::WriteConn;
+use super::rows::any_row;
 use super::value::{bind, DbError, Row, Value};
 
 /// Runs a query and returns every row, on the write connection or the read pool.
