@@ -42,6 +42,15 @@ pg_create() { # name [template]: a new PostgreSQL database (a copy of TEMPLATE),
   pg_admin -c "create database $1${2:+ template $2}" >/dev/null
   PG_DBS+=("$1")
 }
+new_database() { # name engine -> DB_URL (and PG_DB on PostgreSQL): a new database under TMP or in PG
+  if [[ $2 == postgres ]]; then
+    PG_DB=crm_$1_$RANDOM
+    pg_create "$PG_DB"
+    DB_URL=$PG/$PG_DB
+  else
+    DB_URL=sqlite://$TMP/$1.db
+  fi
+}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 make_tmp() { # name -> TMP, a fresh directory crm-NAME.XXXXXX under TMPDIR (else /tmp)

@@ -26,13 +26,7 @@ command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 [[ -x $BIN ]] || die "build the release binary first: cargo build --release"
 
 make_tmp profile
-if [[ $ENGINE == postgres ]]; then
-  PG_DB=crm_profile_$RANDOM
-  pg_create "$PG_DB"
-  DB_URL=$PG/$PG_DB
-else
-  DB_URL=sqlite://$TMP/profile.db
-fi
+new_database profile "$ENGINE"
 start_server "$DB_URL"
 
 # Signed copies of the API document's full new_lead example, as bench/run.sh sends them: other

@@ -38,13 +38,7 @@ command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 ((SECONDS_LOADED >= 3)) || die "BENCH_DURATION must be at least 3s"
 
 make_tmp threads
-if [[ $ENGINE == postgres ]]; then
-  PG_DB=crm_threads_$RANDOM
-  pg_create "$PG_DB"
-  DB_URL=$PG/$PG_DB
-else
-  DB_URL=sqlite://$TMP/threads.db
-fi
+new_database threads "$ENGINE"
 start_server "$DB_URL" CRM_DELIVERY_ALLOW_PRIVATE=true
 
 example=$ROOT/docs/examples/new_lead.request.json
