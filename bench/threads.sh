@@ -49,20 +49,23 @@ python3 "$ROOT/bench/lead_bodies.py" "$example" "$SECRET" 20000 "$TMP/bodies" "$
   >"$TMP/warmup.manifest"
 URL=$BASE$PATH_CREATE
 
+# "kind id ticks" of the thread or process whose /proc directory is $2; kind is $1, or its name
+# when $1 is empty. Nothing when it has exited meanwhile.
+used() {
+  local kind=${1:-$(cat "$2/comm" 2>/dev/null)}
+  awk -v kind="$kind" -v id="${2##*/}" '{ print kind, id, $14 + $15 }' "$2/stat" 2>/dev/null || true
+}
+
 # "kind id ticks" lines: every thread of the server, the backends of this database, the
 # receiver's workers, wrk, and the machine's busy time (user, nice, system, irq, softirq, steal).
 ticks() {
   local task pid
-  for task in /proc/"$SERVER_PID"/task/*; do
-    awk -v kind="$(cat "$task/comm")" -v id="${task##*/}" '{ print kind, id, $14 + $15 }' "$task/stat" 2>/dev/null || true
-  done
+  for task in /proc/"$SERVER_PID"/task/*; do used "" "$task"; done
   if [[ $ENGINE == postgres ]]; then
-    for pid in $(pgrep -f "postgres: .* $PG_DB " || true); do
-      awk -v id="$pid" '{ print "postgres", id, $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true
-    done
+    for pid in $(pgrep -f "postgres: .* $PG_DB " || true); do used postgres "/proc/$pid"; done
   fi
   for pid in ${RECEIVER_PID:+$(pgrep -P "$RECEIVER_PID" || true)} $(pgrep -x wrk || true); do
-    awk -v kind="$(cat "/proc/$pid/comm")" -v id="$pid" '{ print kind, id, $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true
+    used "" "/proc/$pid"
   done
   awk '/^cpu / { print "ALL", 0, $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
@@ -75,7 +78,7 @@ counts() {
     END { printf "%d %d\n", c, a }'
 }
 
-declare -A PER_CREATE=()
+declare -A PER_CREATE=() COUNTED=()
 # measure NAME MANIFEST: the loaded window of one wrk run, printed per create
 measure() {
   local name=$1 manifest=$2 c0 a0 c1 a1 t0 t1 creates attempts
@@ -112,7 +115,7 @@ measure() {
     PER_CREATE[$name.$kind]=$us
     printf '  %-18s %8.1f µs per create\n' "$kind" "$us"
   done <"$TMP/$name.per_create"
-  eval "${name}_CREATES=$creates ${name}_ATTEMPTS=$attempts"
+  COUNTED[$name.creates]=$creates COUNTED[$name.attempts]=$attempts
 }
 
 measure plain "$TMP/plain.manifest"
@@ -123,11 +126,11 @@ out=$(curl -sS -X POST "$BASE/api/v1/webhooks/subscriptions" -H "Authorization: 
 measure subscribed "$TMP/subscribed.manifest"
 
 # What a delivery attempt adds: (subscribed - plain) per create, times creates per attempt.
-if ((subscribed_ATTEMPTS > 0)); then
-  echo "per delivery attempt (subscribed minus plain, per create, × $subscribed_CREATES creates ÷ $subscribed_ATTEMPTS attempts):"
+if ((COUNTED[subscribed.attempts] > 0)); then
+  echo "per delivery attempt (subscribed minus plain, per create, × ${COUNTED[subscribed.creates]} creates ÷ ${COUNTED[subscribed.attempts]} attempts):"
   for kind in $(cut -d' ' -f1 "$TMP/subscribed.per_create"); do
     awk -v s="${PER_CREATE[subscribed.$kind]:-0}" -v p="${PER_CREATE[plain.$kind]:-0}" \
-      -v c="$subscribed_CREATES" -v a="$subscribed_ATTEMPTS" -v k="$kind" \
+      -v c="${COUNTED[subscribed.creates]}" -v a="${COUNTED[subscribed.attempts]}" -v k="$kind" \
       'BEGIN { printf "  %-18s %8.1f µs per attempt\n", k, (s - p) * c / a }'
   done
 fi
